@@ -1,0 +1,1 @@
+"""The `pcc` command line: one module per subcommand, dispatched from `main.py`."""

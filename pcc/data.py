@@ -1,0 +1,36 @@
+"""Checking a data matrix against a circuit's variables: shape and domains, NaN = missing."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from pcc.ir.domains import Domain
+from pcc.ir.errors import DataError
+
+
+def check_data(data: object, domains: Sequence[Domain]) -> np.ndarray:
+    """`data` as a float64 (rows, variables) array; NaN marks a missing value.
+
+    Raises `DataError` naming the row, the column and the domain of the first bad value.
+    """
+    try:
+        x = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"data must be a numeric matrix: {error}") from None
+    if x.ndim == 1 and len(domains) == x.shape[0]:
+        x = x[None, :]
+    if x.ndim != 2:
+        raise DataError(f"data must be a 2-d (rows, variables) matrix, got shape {x.shape}")
+    if x.shape[1] != len(domains):
+        raise DataError(f"data has {x.shape[1]} columns but the circuit has {len(domains)} "
+                        "variables")
+    for column, domain in enumerate(domains):
+        bad = domain.outside(x[:, column])
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"row {row}, column {column} (x{column}): value {x[row, column]!r} "
+                            f"is outside the domain {domain}; expected {domain.describe_values()} "
+                            f"or NaN for missing ({int(bad.sum())} bad values in this column)")
+    return x

@@ -1,0 +1,87 @@
+"""The one canonical text form of the IR, shared by `repr`, error messages, the CLI and golden tests.
+
+    circuit over 2 variables: x0 binary, x1 real
+      #0 = input bernoulli(x0) [2] p=[0.25, 0.75]
+      #1 = input gaussian(x1) [2] mean=[0.0, 1.0] std=[1.0, 2.0]
+      #2 = product kronecker(#0, #1) [4]
+      #3 = sum dense(#2) [1] weights=[[0.1, 0.2, 0.3, 0.4]]
+    root #3
+
+`[k]` is the number of units. Arrays of up to `FULL_ARRAY` entries print in full with the
+shortest float text that round-trips; larger ones print their shape and range.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pcc.ir.groups import Group, Input, Product
+
+if TYPE_CHECKING:
+    from pcc.ir.circuit import Circuit
+
+FULL_ARRAY = 16
+MAX_GROUPS = 200
+
+
+def format_array(a: np.ndarray) -> str:
+    if a.size > FULL_ARRAY:
+        kind = "i64" if a.dtype.kind == "i" else "f64"
+        shape = ",".join(str(s) for s in a.shape)
+        return f"{kind}[{shape}] in [{_number(a.min())}, {_number(a.max())}]"
+    return _nested(a.tolist())
+
+
+def _nested(x: object) -> str:
+    if isinstance(x, list):
+        return "[" + ", ".join(_nested(v) for v in x) + "]"
+    return _number(x)
+
+
+def _number(x: object) -> str:
+    return repr(int(x)) if isinstance(x, (int, np.integer)) else repr(float(x))  # type: ignore
+
+
+def format_group(group: Group) -> str:
+    """One line: `#id = kind mode(children) [units] fields`."""
+    if isinstance(group, Input):
+        fields = " ".join(f"{k}={format_array(v)}" for k, v in group.params.items())
+        head = f"#{group.id} = input {group.family}(x{group.var}) [{group.units}] {fields}"
+    else:
+        children = ", ".join(f"#{c}" for c in group.children)
+        head = f"#{group.id} = {group.kind} {group.mode}({children}) [{group.units}]"
+        if not isinstance(group, Product):
+            head += f" weights={format_array(group.weights)}"
+    if group.origin:
+        head += f"  # {group.origin}"
+    return head
+
+
+def format_header(circuit: Circuit) -> str:
+    variables = ", ".join(f"x{v} {d}" for v, d in enumerate(circuit.domains[:20]))
+    if circuit.num_vars > 20:
+        variables += f", ... ({circuit.num_vars - 20} more)"
+    return f"circuit over {circuit.num_vars} variables: {variables}"
+
+
+def format_circuit(circuit: Circuit, max_groups: int | None = MAX_GROUPS) -> str:
+    lines = [format_header(circuit)]
+    groups = circuit.groups
+    if max_groups is not None and len(groups) > max_groups:
+        half = max_groups // 2
+        lines += ["  " + format_group(g) for g in groups[:half]]
+        lines.append(f"  ... {len(groups) - 2 * half} groups ...")
+        lines += ["  " + format_group(g) for g in groups[-half:]]
+    else:
+        lines += ["  " + format_group(g) for g in groups]
+    lines.append(f"root #{circuit.root.id}")
+    return "\n".join(lines)
+
+
+def format_window(circuit: Circuit, id: int, radius: int = 2) -> str:
+    """Group `id`, its children and a few neighbours, the offending one marked with `>`."""
+    shown = sorted({id, *circuit.groups[id].children,
+                    *range(max(0, id - radius), min(len(circuit), id + radius + 1))})
+    return "\n".join(("> " if i == id else "  ") + format_group(circuit.groups[i]) for i in shown)
