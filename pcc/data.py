@@ -30,7 +30,7 @@ def check_data(data: object, domains: Sequence[Domain]) -> np.ndarray:
         bad = domain.outside(x[:, column])
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"row {row}, column {column} (x{column}): value {x[row, column]!r} "
+            raise DataError(f"row {row}, column {column} (x{column}): value {float(x[row, column])!r} "
                             f"is outside the domain {domain}; expected {domain.describe_values()} "
                             f"or NaN for missing ({int(bad.sum())} bad values in this column)")
     return x

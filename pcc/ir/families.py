@@ -42,7 +42,7 @@ def _nonnegative(name: str, a: np.ndarray) -> list[str]:
 
 def _first_bad(a: np.ndarray, bad: np.ndarray) -> str:
     index = tuple(int(i) for i in np.argwhere(bad)[0])
-    return f"{a[index]!r} at {list(index)}"
+    return f"{a[index].item()!r} at {list(index)}"
 
 
 def _check_bernoulli(p: dict[str, np.ndarray], domain: Domain) -> list[str]:

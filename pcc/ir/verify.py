@@ -94,5 +94,5 @@ def _sum_problems(group: Sum, groups: Sequence[Group]) -> list[str]:
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         at = tuple(int(i) for i in np.argwhere(bad)[0])
-        found.append(f"weights must be finite and >= 0, got {w[at]!r} at {list(at)}")
+        found.append(f"weights must be finite and >= 0, got {w[at].item()!r} at {list(at)}")
     return found
