@@ -155,3 +155,34 @@ def all_assignments(circuit: Circuit) -> np.ndarray:
     """Every joint assignment of a circuit over binary/categorical variables, one per row."""
     grids = np.meshgrid(*[np.arange(d.size) for d in circuit.domains], indexing="ij")
     return np.stack([g.ravel() for g in grids], axis=1).astype(np.float64)
+
+
+@st.composite
+def deterministic_circuits(draw: st.DrawFn, max_vars: int = 4) -> Circuit:
+    """A random deterministic, smooth, decomposable circuit over discrete variables: sums split
+    on the value of one variable (indicator x sub-circuit), as in decision-tree-shaped PSDDs."""
+    n = draw(st.integers(1, max_vars))
+    b = CircuitBuilder(draw(st.lists(DISCRETE_DOMAINS, min_size=n, max_size=n)))
+
+    def node(scope: tuple[int, ...]) -> int:
+        if len(scope) == 1 and draw(st.booleans()):
+            size = b.domains[scope[0]].size
+            return b.categorical(scope[0], _simplex(draw, (1, size)))
+        var = draw(st.sampled_from(scope))
+        rest = tuple(v for v in scope if v != var)
+        values = draw(st.lists(st.integers(0, b.domains[var].size - 1), min_size=1,
+                               max_size=b.domains[var].size, unique=True))
+        kids = []
+        for value in values:
+            literal = b.indicator(var, value)
+            if not rest:
+                kids.append(literal)
+            elif draw(st.booleans()):
+                kids.append(b.product([literal, node(rest)]))
+            else:
+                parts = _partition(draw, rest) if len(rest) > 1 else [rest]
+                kids.append(b.product([literal] + [node(p) for p in parts]))
+        return b.sum(kids, _simplex(draw, (1, len(kids)), zeros=False))
+
+    node(tuple(range(n)))
+    return b.build()
