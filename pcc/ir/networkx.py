@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from pcc.ir.circuit import Circuit
 from pcc.ir.domains import Domain
 from pcc.ir.errors import InvalidCircuitError
 from pcc.ir.groups import Group, Input, Product, Sum
 
+if TYPE_CHECKING:  # networkx is imported on use: it costs a quarter second at start-up
+    import networkx as nx
+
 
 def to_networkx(circuit: Circuit) -> nx.MultiDiGraph:
     """One node per group (attributes: kind, units, and mode / family, var, params, weights);
     edge attribute `position` keeps the order of a group's children. A multigraph, because a
     group may list the same child twice."""
+    import networkx as nx
+
     graph = nx.MultiDiGraph(domains=[str(d) for d in circuit.domains])
     for group in circuit.groups:
         attrs: dict[str, object] = {"kind": group.kind, "units": group.units, "origin": group.origin}
@@ -33,6 +38,8 @@ def from_networkx(graph: nx.DiGraph | nx.MultiDiGraph) -> Circuit:
     """The circuit of a graph made by `to_networkx` (or built alike). Nodes keep their order when
     they are the integers 0..n-1 with children first; otherwise they are renumbered in a
     topological order. The single node without parents is the root."""
+    import networkx as nx
+
     if not nx.is_directed_acyclic_graph(graph):
         cycle = nx.find_cycle(graph)
         raise InvalidCircuitError([f"the graph has a cycle through nodes {[u for u, _ in cycle]}"])
