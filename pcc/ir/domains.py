@@ -63,7 +63,7 @@ class Domain:
             return "a finite real number"
         if self.kind == "count":
             return "a non-negative integer"
-        return f"an integer in 0..{self.size - 1}"
+        return f"an integer in 0..{(self.size or 0) - 1}"
 
 
 BINARY = Domain("binary")

@@ -19,7 +19,7 @@ SUM_MODES = ("dense", "mixing")
 
 def frozen_array(values: object, dtype: type = np.float64) -> np.ndarray:
     """A read-only copy of `values` as an array of `dtype`."""
-    array = np.array(values, dtype=dtype)
+    array: np.ndarray = np.array(values, dtype=dtype)
     array.setflags(write=False)
     return array
 

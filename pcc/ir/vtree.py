@@ -47,9 +47,12 @@ class Vtree:
                 if len(node) != 2:
                     raise ValueError(f"vtree nodes are pairs, got {node!r}")
                 a, b = add(node[0]), add(node[1])
-                left.append(a), right.append(b), var.append(-1)
+                entry = (a, b, -1)
             else:
-                left.append(-1), right.append(-1), var.append(int(node))  # type: ignore[arg-type]
+                entry = (-1, -1, int(node))  # type: ignore[call-overload]
+            left.append(entry[0])
+            right.append(entry[1])
+            var.append(entry[2])
             return len(var) - 1
 
         add(tree)

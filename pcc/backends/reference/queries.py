@@ -10,6 +10,8 @@ MPE here is max-product: exact on deterministic circuits, the usual approximatio
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from pcc.backends.reference.families import LOG_PROB
@@ -94,18 +96,22 @@ def _sum_terms(group: Sum, children: list[np.ndarray]) -> np.ndarray:
     return np.stack(children, axis=2) + log_w
 
 
-def _backtrack(circuit: Circuit, x: np.ndarray, choose, draw) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _backtrack(circuit: Circuit, x: np.ndarray,
+               choose: Callable[[Sum, np.ndarray, np.ndarray], np.ndarray],
+               draw: Callable[[Input, np.ndarray], np.ndarray]) -> np.ndarray:
     """Walk down from the root unit 0, selecting sum inputs with `choose(group, rows, units)`
     and filling missing entries with `draw(input_group, units)`."""
     out = x.copy()
     active: list[np.ndarray | None] = [None] * len(circuit)
-    active[-1] = np.zeros((len(x), circuit.root.units), dtype=bool)
-    active[-1][:, 0] = True
+    root = np.zeros((len(x), circuit.root.units), dtype=bool)
+    root[:, 0] = True
+    active[-1] = root
 
     def mark(child: int, rows: np.ndarray, units: np.ndarray) -> None:
-        if active[child] is None:
-            active[child] = np.zeros((len(x), circuit[child].units), dtype=bool)
-        active[child][rows, units] = True  # type: ignore[index]
+        selected = active[child]
+        if selected is None:
+            selected = active[child] = np.zeros((len(x), circuit[child].units), dtype=bool)
+        selected[rows, units] = True
 
     for group in reversed(circuit.groups):
         selected = active[group.id]
