@@ -1,0 +1,174 @@
+"""A sound, sufficient check of determinism: "yes" when proved, otherwise "unknown".
+
+A sum unit is deterministic when its children with non-zero weight have pairwise disjoint
+supports. Disjointness is proved unit by unit, recursively:
+- two input units on the same variable are disjoint when their supports are (an indicator is
+  its value; bernoulli with p in {0, 1}, a categorical with zero probabilities, a degenerate
+  binomial or poisson have finite supports; gaussians and histograms are never used as proof);
+- a product unit is disjoint from x when one of its children is (its support lies inside
+  each child's);
+- a sum unit is disjoint from x when all its children with non-zero weight are;
+- units over disjoint scopes are never proved disjoint.
+Results are memoized on (group, unit) pairs, and the proof gives up ("unknown") after a work
+budget, so huge circuits stay fast. The report names the first sum it could not prove.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from pcc.analysis.report import Report, Unproved
+from pcc.ir import Circuit, Input, Product, Sum
+
+BUDGET = 200_000  # disjointness steps before giving up
+MAX_RECURSION = 100_000
+Unit = tuple[int, int]  # (group id, unit index)
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+def _support(group: Input) -> list[int | None]:
+    """Per unit, the set of values with non-zero probability as a bitmask; None if unknown."""
+    p = group.params
+    units = range(group.units)
+    if group.family == "indicator":
+        return [1 << int(v) for v in p["value"]]
+    if group.family == "bernoulli":
+        return [1 if q == 0 else 2 if q == 1 else 3 for q in p["p"].tolist()]
+    if group.family == "categorical":
+        return [sum(1 << int(i) for i in np.flatnonzero(p["probs"][u])) for u in units]
+    if group.family == "binomial":
+        out: list[int | None] = []
+        for n, q in zip(p["n"].tolist(), p["p"].tolist()):
+            out.append(1 if q == 0 else (1 << n) if q == 1 else (1 << (n + 1)) - 1)
+        return out
+    if group.family == "poisson":
+        return [1 if r == 0 else None for r in p["rate"].tolist()]
+    return [None] * group.units
+
+
+class _Prover:
+    def __init__(self, circuit: Circuit, budget: int):
+        self.circuit = circuit
+        self.masks = circuit.scope_masks
+        self.budget = self.total = budget
+        self.memo: dict[tuple[Unit, Unit], bool] = {}
+        self.kids: dict[int, list[tuple[Unit, ...]]] = {}
+        self.supports: dict[int, list[int | None]] = {}
+
+    def children(self, unit: Unit) -> tuple[Unit, ...]:
+        """The child units of a sum unit (non-zero weight) or product unit."""
+        g, u = unit
+        if g not in self.kids:
+            self.kids[g] = _unit_children(self.circuit, self.circuit.groups[g])  # type: ignore
+        return self.kids[g][u]
+
+    def support(self, unit: Unit) -> int | None:
+        g, u = unit
+        if g not in self.supports:
+            self.supports[g] = _support(self.circuit.groups[g])  # type: ignore[arg-type]
+        return self.supports[g][u]
+
+    def disjoint(self, a: Unit, b: Unit) -> bool:
+        key = (a, b) if a <= b else (b, a)
+        known = self.memo.get(key)
+        if known is not None:
+            return known
+        self.budget -= 1
+        if self.budget < 0:
+            raise _OutOfBudget
+        result = self._disjoint(a, b)
+        self.memo[key] = result
+        return result
+
+    def _disjoint(self, a: Unit, b: Unit) -> bool:
+        masks, groups = self.masks, self.circuit.groups
+        if not masks[a[0]] & masks[b[0]]:
+            return False
+        kind_a, kind_b = groups[a[0]].kind, groups[b[0]].kind
+        # plain loops, not all()/any() over generators: Python-to-Python calls do not grow
+        # the C stack, so a raised recursion limit is safe for deep circuits
+        if kind_a == "sum":
+            for c in self.children(a):
+                if not self.disjoint(c, b):
+                    return False
+            return True
+        if kind_b == "sum":
+            for c in self.children(b):
+                if not self.disjoint(a, c):
+                    return False
+            return True
+        if kind_a == "product":
+            for c in self.children(a):
+                if self.disjoint(c, b):
+                    return True
+            return False
+        if kind_b == "product":
+            for c in self.children(b):
+                if self.disjoint(a, c):
+                    return True
+            return False
+        sa, sb = self.support(a), self.support(b)
+        return sa is not None and sb is not None and sa & sb == 0
+
+
+def _unit_children(circuit: Circuit, group: Sum | Product) -> list[tuple[Unit, ...]]:
+    if isinstance(group, Product):
+        if group.mode == "hadamard":
+            return [tuple((c, u) for c in group.children) for u in range(group.units)]
+        sizes = [circuit.groups[c].units for c in group.children]
+        index = np.unravel_index(np.arange(group.units), sizes)  # row-major: first slowest
+        return [tuple((c, int(index[i][u])) for i, c in enumerate(group.children))
+                for u in range(group.units)]
+    w = group.weights
+    if group.mode == "mixing":
+        return [tuple((group.children[i], u) for i in np.flatnonzero(w[u]))
+                for u in range(group.units)]
+    sizes = [circuit.groups[c].units for c in group.children]
+    column_group = np.repeat(np.array(group.children), sizes)
+    column_unit = np.concatenate([np.arange(s) for s in sizes])
+    out = []
+    for u in range(group.units):
+        cols = np.flatnonzero(w[u])
+        out.append(tuple(zip(column_group[cols].tolist(), column_unit[cols].tolist())))
+    return out
+
+
+def determinism(circuit: Circuit, budget: int = BUDGET) -> Report:
+    """`deterministic` "yes" when every sum unit is proved deterministic; otherwise "unknown"
+    and the first sum (in id order) that was not proved, with the pair of child units."""
+    prover = _Prover(circuit, budget)
+    limit = sys.getrecursionlimit()
+    # the proof recurses along both sub-circuits; deep circuits need more than the default
+    sys.setrecursionlimit(max(limit, min(4 * len(circuit) + 1000, MAX_RECURSION)))
+    try:
+        for group in circuit.groups:
+            if group.kind != "sum":
+                continue
+            unproved = _first_unproved(prover, group.id, group.units)
+            if unproved is not None:
+                return Report(deterministic="unknown", determinism_unproved=unproved)
+    finally:
+        sys.setrecursionlimit(limit)
+    return Report(deterministic="yes")
+
+
+def _first_unproved(prover: _Prover, id: int, units: int) -> Unproved | None:
+    try:
+        for u in range(units):
+            kids = prover.children((id, u))
+            for i in range(len(kids)):
+                for j in range(i + 1, len(kids)):
+                    if not prover.disjoint(kids[i], kids[j]):
+                        (g, a), (h, b) = kids[i], kids[j]
+                        return Unproved(id, "sum", f"sum #{id} unit {u}: children #{g} unit {a} "
+                                                   f"and #{h} unit {b} not proved disjoint")
+    except _OutOfBudget:
+        return Unproved(id, "sum", f"sum #{id}: gave up after {prover.total} steps")
+    except RecursionError:
+        return Unproved(id, "sum", f"sum #{id}: the circuit is too deep for the proof")
+    return None

@@ -1,0 +1,74 @@
+"""Arguments and reading shared by the commands that take a circuit file (check, info, eval,
+convert, viz): `add_circuit_arguments(parser)` and `read_circuit(args)`; also `read_vtree`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from pcc.ir import Circuit, FormatError, Vtree
+
+
+def _format_names() -> list[str]:
+    from pcc.io import FORMATS
+
+    return list(FORMATS)
+
+
+class _FormatChoices:
+    """`choices` for --format that reads `pcc.io.FORMATS` when used, so formats that other
+    modules add to the table are accepted and listed in the help."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in _format_names()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(_format_names())
+
+
+def add_circuit_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE and `--format`."""
+    parser.add_argument("file", metavar="FILE", help="the circuit file")
+    parser.add_argument("--format", choices=_FormatChoices(), default=None,
+                        help="the file's format (default: from its name)")
+
+
+def read_circuit(args: argparse.Namespace) -> Circuit:
+    """The circuit named by `args.file` in `args.format`; bad input raises a PccError."""
+    from pcc.io import load_circuit
+
+    return load_circuit(args.file, format=args.format)
+
+
+def read_vtree(path: str) -> Vtree:
+    """A vtree from a JSON file of nested pairs of variable indices, e.g. `[[0, 1], [2, 3]]`."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise FormatError(f"cannot read the vtree ({error.strerror or error})", path) from None
+    try:
+        tree = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FormatError(f"not a JSON vtree: {error.msg}", path, error.lineno,
+                          error.colno) from None
+    if not _well_nested(tree):
+        raise FormatError("a vtree is nested pairs of non-negative variable indices, "
+                          "e.g. [[0, 1], [2, 3]]", path)
+    try:
+        return Vtree.from_nested(tree)
+    except (ValueError, RecursionError) as error:
+        raise FormatError(f"invalid vtree: {error}", path) from None
+
+
+def _well_nested(tree: object) -> bool:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            if len(node) != 2:
+                return False
+            stack += node
+        elif not (isinstance(node, int) and not isinstance(node, bool) and node >= 0):
+            return False
+    return True

@@ -1,0 +1,35 @@
+"""Describe a circuit: its statistics and its properties.
+
+Prints the numbers of groups and units per kind, modes, families, edges, parameters, depth,
+fan-in and variables, then the same property lines as `pcc check` (without the list of
+violations; run `pcc check` for those). With --json, prints the check report object with its
+"stats" filled (see docs/cli.md). Exit status 0, or 2 when the input cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from pcc.cli.common import add_circuit_arguments, read_circuit
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_circuit_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pcc.analysis import check, format_report, format_stats
+
+    circuit = read_circuit(args)
+    report = check(circuit)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+        return 0
+    print(f"{args.file}")
+    print(format_stats(report.stats or {}))
+    print(format_report(report, list_violations=False))
+    if report.violations:
+        print(f"violations: {len(report.violations)} (run `pcc check` to list them)")
+    return 0
