@@ -95,10 +95,14 @@ def test_poon_domingos_counts():
     # boxes aligned to a 4 x 4 grid of cells: 10 row ranges x 10 column ranges
     assert len(g.regions) == 100 and len(g.leaves) == 16
     assert all(len(g.regions[r]) == 49 for r in g.leaves)
-    several = poon_domingos((12, 12), [3, 4])
-    # cuts at multiples of 3 and of 4 along each axis: {3, 4, 6, 8, 9}, so 6 cells per axis
-    assert len(several.leaves) == 36
-    assert sorted({len(several.regions[r]) for r in several.leaves}) == [1, 2, 3, 4, 6, 9]
+    several = poon_domingos((12, 12), [6, 4])
+    # the root is cut at 6 only (the coarse grid); its halves at 4 or 8 (the fine grid), so the
+    # cells along each axis are [0,4) [4,6) [6,8) [8,12)
+    assert len(several.partitions_of[several.root]) == 2
+    assert len(several.leaves) == 16
+    assert sorted({len(several.regions[r]) for r in several.leaves}) == [4, 8, 16]
+    # non-integer deltas as in EiNets (28 / 3 pieces): cuts at ceil(i * delta)
+    assert len(poon_domingos((28, 28), 28 / 3).leaves) == 9
     shallow = poon_domingos((8, 8), 2, max_split_depth=1)
     assert shallow.depth == 1
     colour = poon_domingos((4, 4, 3), 2)
