@@ -9,7 +9,7 @@ import argparse
 import sys
 from types import ModuleType
 
-from pcc.cli import check, demo, info
+from pcc.cli import check, demo, info, viz
 from pcc.ir.errors import PccError
 
 # name -> module with `add_arguments(parser)`, `run(args) -> int` and a docstring for the help
@@ -17,6 +17,7 @@ COMMANDS: dict[str, ModuleType] = {
     "check": check,
     "info": info,
     "demo": demo,
+    "viz": viz,
 }
 
 
