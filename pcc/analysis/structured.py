@@ -15,7 +15,6 @@ from pcc.analysis.decomposability import overlapping
 from pcc.analysis.report import Report, Violation, format_scope
 from pcc.analysis.smoothness import describe_children
 from pcc.ir import Circuit, Vtree
-from pcc.ir.circuit import mask_to_vars
 
 # A "split" is the child scopes one product must separate: (product id, child ids, child masks)
 Split = tuple[int, tuple[int, ...], tuple[int, ...]]
@@ -92,11 +91,13 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
     return violations
 
 
-class _UnionFind:
-    """Union-find over variable ids, with the product that caused each effective union."""
+class _Components:
+    """Union-find over variable ids that also keeps each component's variables as a bitmask,
+    so that joining a scope costs one step per component it meets, not one per variable."""
 
     def __init__(self) -> None:
         self.parent: dict[int, int] = {}
+        self.mask: dict[int, int] = {}  # root -> its variables
 
     def find(self, v: int) -> int:
         parent = self.parent
@@ -107,22 +108,21 @@ class _UnionFind:
             parent[v], v = root, parent[v]
         return root
 
-    def union_mask(self, mask: int) -> bool:
-        """Join every variable of `mask`; True when two components became one."""
-        low = mask & -mask
-        anchor = self.find(low.bit_length() - 1)
-        rest = mask ^ low
-        joined = False
-        if rest & (rest - 1) == 0 and rest:  # one more variable: skip mask_to_vars
-            others: tuple[int, ...] = (rest.bit_length() - 1,)
-        else:
-            others = mask_to_vars(rest)
-        for v in others:
-            r = self.find(v)
-            if r != anchor:
-                self.parent[r] = anchor
-                joined = True
-        return joined
+    def join(self, scope: int) -> bool:
+        """Put every variable of `scope` in one component; True when two components merged."""
+        anchor = self.find((scope & -scope).bit_length() - 1)
+        joined = self.mask.get(anchor, 1 << anchor)
+        rest = scope & ~joined
+        if not rest:
+            return False
+        while rest:
+            r = self.find((rest & -rest).bit_length() - 1)
+            theirs = self.mask.pop(r, 1 << r)
+            self.parent[r] = anchor
+            joined |= theirs
+            rest &= ~theirs
+        self.mask[anchor] = joined
+        return True
 
 
 def implied_vtree(circuit: Circuit) -> tuple[Vtree | None, Violation | None]:
@@ -153,17 +153,20 @@ def implied_vtree(circuit: Circuit) -> tuple[Vtree | None, Violation | None]:
             order.append((i, []))
             i += 1
             continue
-        uf = _UnionFind()
+        uf = _Components()
         blamed: list[Split] = []
-        for split in splits:
-            for child_mask in split[2]:
-                if uf.union_mask(child_mask):
-                    if not blamed or blamed[-1][0] != split[0]:
-                        blamed.append(split)
+        # widest scopes first: the narrower ones then mostly fall inside a component at once
+        scopes = sorted(((m.bit_count(), m, k) for k, s in enumerate(splits) for m in s[2]
+                         if m & (m - 1)), reverse=True)
+        for _, child_mask, k in scopes:
+            if uf.join(child_mask) and (not blamed or blamed[-1] is not splits[k]):
+                blamed.append(splits[k])
         components: dict[int, int] = {}
-        for v in mask_to_vars(mask):
-            r = uf.find(v)
-            components[r] = components.get(r, 0) | (1 << v)
+        rest = mask
+        while rest:
+            r = uf.find((rest & -rest).bit_length() - 1)
+            components[r] = uf.mask.get(r, 1 << r)
+            rest &= ~components[r]
         if len(components) == 1:
             return None, _no_vtree(mask, blamed)
         parts = list(components.values())
