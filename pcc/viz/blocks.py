@@ -81,7 +81,9 @@ def box_label(plan: object, box: Box) -> str:
     text = (f"{len(box.blocks)} {box.op} blocks  depth {box.depth}\\n"
             f"{style.count_text([('group', len(box.groups)), ('unit', rows)])}")
     if box.op != "input":
-        text += f"  pad {round(100 * pads / max(slots, 1))}%"
+        fans = sorted({int(blocks[i].fan_in) for i in box.blocks})
+        fan = str(fans[0]) if len(fans) == 1 else f"{fans[0]}..{fans[-1]}"
+        text += f"  fan-in {fan}  pad {round(100 * pads / max(slots, 1))}%"
     return text
 
 
