@@ -169,6 +169,9 @@ def format_report(report: Report, list_violations: bool = True) -> str:
         if value is None:
             continue
         text = _yes_no(value, len(report.of(property)))
+        if property == "structured-decomposability" and value is False \
+                and not report.of(property) and report.decomposable is False:
+            text = "no (the circuit is not decomposable)"
         if property == "structured-decomposability" and report.vtree is not None:
             text += f", {report.vtree_source} vtree {vtree_text(report.vtree)}"
         lines.append(f"{label}: {text}")

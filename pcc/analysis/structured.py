@@ -31,9 +31,10 @@ def _splits(circuit: Circuit) -> list[Split]:
     return out
 
 
-def respects(vtree: Vtree, child_masks: tuple[int, ...]) -> tuple[int, ...] | None:
-    """None when the scopes split recursively along `vtree`; otherwise the indices of the
-    children that straddle the node where they should be split."""
+def respects(vtree: Vtree, child_masks: tuple[int, ...]) -> tuple[int, tuple[int, ...],
+                                                                  tuple[int, ...]] | None:
+    """None when the scopes split recursively along `vtree`; otherwise the vtree node where
+    the split fails, the indices of the children split there, and those that straddle it."""
     stack = [tuple(range(len(child_masks)))]
     while stack:
         part = stack.pop()
@@ -44,12 +45,12 @@ def respects(vtree: Vtree, child_masks: tuple[int, ...]) -> tuple[int, ...] | No
             union |= child_masks[i]
         node = vtree.lowest_covering(union)
         if vtree.var[node] >= 0:  # two disjoint non-empty scopes never share one leaf
-            return part
+            return node, part, part
         left_mask, right_mask = vtree.masks[vtree.left[node]], vtree.masks[vtree.right[node]]
         left = tuple(i for i in part if child_masks[i] & ~left_mask == 0)
         right = tuple(i for i in part if child_masks[i] & ~right_mask == 0)
         if len(left) + len(right) != len(part):
-            return tuple(i for i in part if i not in left and i not in right)
+            return node, part, tuple(i for i in part if i not in left and i not in right)
         stack += [left, right]
     return None
 
@@ -64,7 +65,7 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
         violations.append(Violation(
             "structured-decomposability", root.id, root.kind, (), (outside,),
             f"{root.kind} #{root.id}: the vtree lacks the variables {format_scope(outside)}"))
-    memo: dict[tuple[int, ...], tuple[int, ...] | None] = {}
+    memo: dict[tuple[int, ...], object] = {}
     for product, children, child_masks in _splits(circuit):
         union = 0
         for m in child_masks:
@@ -73,17 +74,19 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
             continue  # already reported at the root
         if child_masks not in memo:
             memo[child_masks] = respects(vtree, child_masks)
-        bad = memo[child_masks]
-        if bad is None:
+        found = memo[child_masks]
+        if found is None:
             continue
-        node = vtree.lowest_covering(union)
-        kids = [children[i] for i in bad]
-        scopes = [child_masks[i] for i in bad]
+        node, part, straddling = found  # type: ignore[misc]
+        kids = [children[i] for i in part]
+        scopes = [child_masks[i] for i in part]
+        bad = ", ".join(f"#{children[i]}" for i in straddling)
         where = (f"the vtree has only the leaf x{vtree.var[node]} there"
                  if vtree.var[node] >= 0 else
                  f"the vtree splits {format_scope(vtree.masks[node])} into "
                  f"{format_scope(vtree.masks[vtree.left[node]])} and "
-                 f"{format_scope(vtree.masks[vtree.right[node]])}")
+                 f"{format_scope(vtree.masks[vtree.right[node]])}, which {bad} straddle"
+                 + ("s" if len(straddling) == 1 else ""))
         message = (f"product #{product} does not respect the vtree: "
                    f"{describe_children(kids, scopes)}, but {where}")
         violations.append(Violation("structured-decomposability", product, "product",
@@ -204,16 +207,19 @@ def implied_vtree(circuit: Circuit) -> tuple[Vtree | None, Violation | None]:
 
 
 def _no_vtree(mask: int, blamed: list[Split]) -> Violation:
-    product = blamed[-1][0] if blamed else -1
-    shown = [f"product #{p} keeps together {', '.join(format_scope(m) for m in ms if m & (m - 1))}"
-             for p, _, ms in blamed[:MAX_BLAMED]]
-    more = f", and {len(blamed) - MAX_BLAMED} more products" if len(blamed) > MAX_BLAMED else ""
-    last_kids = blamed[-1][1] if blamed else ()
-    last_scopes = blamed[-1][2] if blamed else ()
+    """Names the products whose child scopes joined `mask` into one piece; the last one is
+    the product that forced it."""
+    shown = []
+    for p, _, ms in blamed[:MAX_BLAMED]:
+        scopes = [format_scope(m) for m in ms if m & (m - 1)]
+        each = " each" if len(scopes) > 1 else ""
+        shown.append(f"product #{p} keeps {' and '.join(scopes)}{each} on one side")
+    more = f"; and {len(blamed) - MAX_BLAMED} more products" if len(blamed) > MAX_BLAMED else ""
+    product, kids, scopes = blamed[-1] if blamed else (-1, (), ())
     message = (f"product #{product} is not structured-decomposable: no vtree splits "
                f"{format_scope(mask)} in two, since {'; '.join(shown)}{more}")
-    return Violation("structured-decomposability", product, "product", tuple(last_kids),
-                     tuple(last_scopes), message)
+    return Violation("structured-decomposability", product, "product", tuple(kids),
+                     tuple(scopes), message)
 
 
 def structured(circuit: Circuit, vtree: Vtree | None = None) -> Report:
