@@ -1,0 +1,200 @@
+"""Input families in torch: one module per family evaluates every leaf unit of it in one op.
+
+Each module is built from the stacked parameters of all input units of its family (rows = units)
+and the variable each row reads. `forward(x, missing)` takes the data as float64 (batch, vars)
+with missing entries already replaced by 0, and returns (rows, batch) log-values in the module's
+dtype, matching `pcc.backends.reference.families` (-inf off the support, 0 where missing).
+`params(start, stop)` gives back the current parameters of rows [start, stop) (one input group)
+as the IR stores them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from pcc.backends.torch.params import NEG_INF, LogTable
+
+Params = dict[str, np.ndarray]
+
+
+class Family(nn.Module):
+    def __init__(self, var: np.ndarray, dtype: torch.dtype):
+        super().__init__()
+        self.dtype = dtype
+        self.register_buffer("var", torch.as_tensor(var, dtype=torch.long), persistent=False)
+
+    def forward(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
+        xs = x.index_select(1, self.var).t()                       # (rows, batch), float64
+        out = self.log_prob(xs)
+        return torch.where(missing.index_select(1, self.var).t(), 0.0, out)
+
+    def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def params(self, start: int, stop: int) -> Params:
+        raise NotImplementedError
+
+
+def _two_class(p: np.ndarray, dtype: torch.dtype) -> LogTable:
+    return LogTable(np.stack([1.0 - p, p], axis=1), dtype=dtype)
+
+
+class Bernoulli(Family):
+    def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype):
+        super().__init__(var, dtype)
+        self.table = _two_class(params["p"], dtype)
+
+    def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
+        lp = self.table()
+        return torch.where(xs == 1, lp[:, 1:], lp[:, :1])
+
+    def params(self, start: int, stop: int) -> Params:
+        return {"p": self.table.values()[start:stop, 1]}
+
+
+class Categorical(Family):
+    def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype, sizes: np.ndarray):
+        super().__init__(var, dtype)
+        self.sizes = sizes
+        width = int(sizes.max())
+        valid = np.arange(width)[None, :] < sizes[:, None]
+        probs = np.zeros((len(sizes), width))
+        probs[valid] = params["probs"]
+        self.table = LogTable(probs, valid, dtype)
+        self.register_buffer("size", torch.as_tensor(sizes, dtype=torch.float64), persistent=False)
+
+    def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
+        inside = (xs >= 0) & (xs < self.size[:, None])
+        index = torch.where(inside, xs, 0.0).long()
+        return torch.where(inside, self.table().gather(1, index), NEG_INF)
+
+    def params(self, start: int, stop: int) -> Params:
+        return {"probs": self.table.values()[start:stop, :int(self.sizes[start])]}
+
+
+class Indicator(Family):
+    def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype):
+        super().__init__(var, dtype)
+        self.register_buffer("value", torch.as_tensor(params["value"], dtype=torch.float64),
+                             persistent=False)
+
+    def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
+        zero = torch.zeros((), dtype=self.dtype, device=xs.device)
+        return torch.where(xs == self.value[:, None], zero, NEG_INF)
+
+    def params(self, start: int, stop: int) -> Params:
+        return {"value": self.value[start:stop].cpu().numpy().astype(np.int64)}
+
+
+class Binomial(Family):
+    def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype):
+        super().__init__(var, dtype)
+        self.table = _two_class(params["p"], dtype)
+        self.register_buffer("n", torch.as_tensor(params["n"], dtype=torch.float64),
+                             persistent=False)
+
+    def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
+        n = self.n[:, None]
+        inside = (xs >= 0) & (xs <= n)
+        k = torch.where(inside, xs, 0.0)
+        choose = (torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)).to(self.dtype)
+        lp = self.table()
+        k, rest = k.to(self.dtype), (n - k).to(self.dtype)
+        # 0 * log 0 = 0: p = 0 or 1 puts all the mass on k = 0 or k = n
+        a = torch.where(k == 0, 0.0, k * lp[:, 1:])
+        b = torch.where(rest == 0, 0.0, rest * lp[:, :1])
+        return torch.where(inside, choose + a + b, NEG_INF)
+
+    def params(self, start: int, stop: int) -> Params:
+        return {"n": self.n[start:stop].cpu().numpy().astype(np.int64),
+                "p": self.table.values()[start:stop, 1]}
+
+
+class Poisson(Family):
+    def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype):
+        super().__init__(var, dtype)
+        rate = params["rate"]
+        self.log_rate = nn.Parameter(torch.as_tensor(np.log(np.where(rate > 0, rate, 1.0)),
+                                                     dtype=dtype))
+        self.register_buffer("live", torch.as_tensor(rate > 0), persistent=False)
+
+    def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
+        lr = torch.where(self.live, self.log_rate, NEG_INF)[:, None]
+        k = xs.to(self.dtype)
+        term = torch.where(k == 0, 0.0, k * lr)
+        return term - torch.exp(lr) - torch.lgamma(xs + 1).to(self.dtype)
+
+    def params(self, start: int, stop: int) -> Params:
+        with torch.no_grad():
+            lr = torch.where(self.live, self.log_rate, NEG_INF)
+            return {"rate": torch.exp(lr.double()).cpu().numpy()[start:stop]}
+
+
+class Gaussian(Family):
+    def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype):
+        super().__init__(var, dtype)
+        self.mean = nn.Parameter(torch.as_tensor(params["mean"], dtype=dtype))
+        self.log_std = nn.Parameter(torch.as_tensor(np.log(params["std"]), dtype=dtype))
+
+    def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
+        z = (xs.to(self.dtype) - self.mean[:, None]) * torch.exp(-self.log_std)[:, None]
+        return -0.5 * z * z - self.log_std[:, None] - 0.5 * math.log(2 * math.pi)
+
+    def params(self, start: int, stop: int) -> Params:
+        with torch.no_grad():
+            return {"mean": self.mean.double().cpu().numpy()[start:stop],
+                    "std": torch.exp(self.log_std.double()).cpu().numpy()[start:stop]}
+
+
+class Histogram(Family):
+    """Bin masses are the table (log mass - log width = log density); breaks are fixed."""
+
+    def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype, sizes: np.ndarray):
+        super().__init__(var, dtype)
+        self.sizes = sizes                                   # bins per row
+        width = int(sizes.max())
+        valid = np.arange(width)[None, :] < sizes[:, None]
+        breaks = np.full((len(sizes), width + 1), np.inf)    # +inf pads are never <= x
+        breaks[np.arange(width + 1)[None, :] <= sizes[:, None]] = params["breaks"]
+        widths = np.where(valid, np.diff(np.where(np.isfinite(breaks), breaks, 0.0), axis=1), 1.0)
+        mass = np.zeros((len(sizes), width))
+        mass[valid] = params["densities"]
+        self.table = LogTable(mass * widths, valid, dtype)
+        self.register_buffer("breaks", torch.as_tensor(breaks, dtype=torch.float64), persistent=False)
+        self.register_buffer("log_width", torch.as_tensor(np.log(widths), dtype=dtype),
+                             persistent=False)
+        self.register_buffer("bins", torch.as_tensor(sizes, dtype=torch.long), persistent=False)
+
+    def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
+        # the bin of x is the last break <= x (searchsorted in float64, as the reference)
+        bin = torch.searchsorted(self.breaks, xs.contiguous(), right=True) - 1
+        inside = (bin >= 0) & (bin < self.bins[:, None])
+        log_density = self.table() - self.log_width
+        return torch.where(inside, log_density.gather(1, bin.clamp(min=0, max=log_density.shape[1] - 1)), NEG_INF)
+
+    def params(self, start: int, stop: int) -> Params:
+        k = int(self.sizes[start])
+        with torch.no_grad():
+            density = torch.exp(self.table().double() - self.log_width.double()).cpu().numpy()
+        return {"breaks": self.breaks.cpu().numpy()[start:stop, :k + 1],
+                "densities": density[start:stop, :k]}
+
+
+SIMPLE = {"bernoulli": Bernoulli, "indicator": Indicator, "binomial": Binomial,
+          "poisson": Poisson, "gaussian": Gaussian}
+RAGGED = {"categorical": ("probs", Categorical), "histogram": ("densities", Histogram)}
+
+
+def make_family(name: str, groups: list, var: np.ndarray, dtype: torch.dtype) -> Family:
+    """The module of family `name` over the stacked units of input `groups` (in row order)."""
+    if name in RAGGED:
+        key, cls = RAGGED[name]
+        sizes = np.repeat([g.params[key].shape[1] for g in groups], [g.units for g in groups])
+        flat = {k: np.concatenate([g.params[k].ravel() for g in groups]) for k in groups[0].params}
+        return cls(var, flat, dtype, sizes)
+    stacked = {k: np.concatenate([g.params[k] for g in groups]) for k in groups[0].params}
+    return SIMPLE[name](var, stacked, dtype)

@@ -1,0 +1,112 @@
+"""`CompiledCircuit`: a layered circuit as a torch module with trainable parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from pcc.backends.torch.blocks import OPS, Evaluate, Program
+from pcc.backends.torch.data import DomainTable, variable_mask
+from pcc.backends.torch.families import make_family
+from pcc.ir import Circuit, Input, Sum
+from pcc.layering import LayeredCircuit
+
+DEFAULT_BUFFER_BYTES = 1 << 30
+
+
+class CompiledCircuit(nn.Module):
+    """log p(x) of a circuit in one tensor op per block; see `pcc.backends.torch.compile`.
+
+    Parameters (`state_dict`) are the leaves' and the sums' free parameters; the index arrays
+    are non-persistent buffers (they follow `.to(device)` but are derived from the circuit).
+    Batches are evaluated in chunks so the activation buffer stays under `buffer_bytes`.
+    """
+
+    def __init__(self, plan: LayeredCircuit, dtype: torch.dtype = torch.float32,
+                 buffer_bytes: int = DEFAULT_BUFFER_BYTES):
+        super().__init__()
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        self.circuit, self.plan, self.dtype = plan.circuit, plan, dtype
+        self.buffer_bytes = buffer_bytes
+        self.domains = DomainTable(self.circuit.domains)
+        groups = self.circuit.groups
+        weights = np.concatenate([g.weights.ravel() for g in groups if isinstance(g, Sum)] or
+                                 [np.zeros(0)])
+        input_blocks = [b for b in plan.blocks if b.op == "input"]
+        self.families = nn.ModuleList(
+            make_family(b.family, [groups[g] for g in b.groups], b.index, dtype)  # type: ignore[arg-type]
+            for b in input_blocks)
+        self.blocks = nn.ModuleList(OPS[b.op](b, weights, dtype)
+                                    for b in plan.blocks if b.op != "input")
+        self.program = Program(list(self.blocks), plan.num_columns, plan.root_columns)
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.buffers())).device
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def forward(self, x: object, mask: object = None) -> torch.Tensor:
+        """log p(x) per row; NaN entries, and entries where `mask` is True, are marginalized.
+        Returns (rows,) for a one-unit root, else (rows, units)."""
+        x, missing = self.domains.prepare(x, mask, self.device)
+        return self._evaluate(x, missing)
+
+    def log_marginal(self, x: object, variables: object) -> torch.Tensor:
+        """log p(x_V) for the variables `V` (ids or a bool mask); every other one is summed out."""
+        x, missing = self.domains.prepare(x, None, self.device)
+        keep = variable_mask(variables, x.shape[0], x.shape[1], self.device)
+        return self._evaluate(x, missing | ~keep)
+
+    def log_conditional(self, x: object, query: object, evidence: object) -> torch.Tensor:
+        """log p(x_Q | x_E) = log p(x_Q, x_E) - log p(x_E). Variables outside Q and E are summed
+        out. Rows whose evidence has probability zero give NaN (the conditional is undefined)."""
+        x, missing = self.domains.prepare(x, None, self.device)
+        rows, num_vars = x.shape
+        q = variable_mask(query, rows, num_vars, self.device)
+        e = variable_mask(evidence, rows, num_vars, self.device)
+        both = self._evaluate(torch.cat([x, x]), torch.cat([missing | ~(q | e), missing | ~e]))
+        return both[:rows] - both[rows:]
+
+    def _evaluate(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
+        log_ws = [b.table() for b in self.program.blocks if b.table is not None]
+        itemsize = torch.finfo(self.dtype).bits // 8
+        chunk = max(1, self.buffer_bytes // max(1, self.plan.num_columns * itemsize))
+        outs = []
+        for start in range(0, max(x.shape[0], 1), chunk):
+            xs, ms = x[start:start + chunk], missing[start:start + chunk]
+            leaves = torch.cat([f(xs, ms) for f in self.families]).to(self.dtype)
+            outs.append(Evaluate.apply(self.program, leaves, *log_ws))
+        out = torch.cat(outs) if len(outs) > 1 else outs[0]
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    # -- the way back --------------------------------------------------------------------------
+    def to_circuit(self) -> Circuit:
+        """The circuit with the current parameters (float64), e.g. to save a trained model."""
+        groups = list(self.circuit.groups)
+        input_blocks = [b for b in self.plan.blocks if b.op == "input"]
+        for block, family in zip(input_blocks, self.families):
+            row = 0
+            for g in block.groups:
+                old = groups[g]
+                groups[g] = Input(old.id, old.units, old.var, old.family,  # type: ignore[union-attr]
+                                  family.params(row, row + old.units), old.origin)
+                row += old.units
+        weights = np.zeros(self.plan.num_weights)
+        inner = [b for b in self.plan.blocks if b.op != "input"]
+        for block, op in zip(inner, self.program.blocks):
+            if op.table is not None:
+                slots = block.weight_slots.reshape(op.table.theta.shape)  # type: ignore[union-attr]
+                weights[slots[slots >= 0]] = op.table.values()[slots >= 0]
+        for g, start in enumerate(self.plan.weight_ptr):
+            if start >= 0:
+                old = groups[g]
+                w = weights[start:start + old.weights.size].reshape(old.weights.shape)  # type: ignore[union-attr]
+                groups[g] = Sum(old.id, old.units, old.children, w, old.mode,  # type: ignore[union-attr]
+                                old.origin)
+        return Circuit(groups, self.circuit.domains)
+
+    def extra_repr(self) -> str:
+        return (f"{len(self.circuit)} groups, {len(self.program.blocks)} blocks, "
+                f"{self.plan.num_columns} columns, dtype={self.dtype}")

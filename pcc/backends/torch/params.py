@@ -1,0 +1,70 @@
+"""Trainable log-probability tables: exact zeros stay zero, normalized rows stay normalized."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+NORMALIZED_TOLERANCE = 1e-9
+NEG_INF = float("-inf")
+
+
+class LogTable(nn.Module):
+    """A (rows, columns) table of log-values built from non-negative `values`.
+
+    `theta` is the free parameter. Entries that are exactly zero, or padding (`valid` False),
+    are structural: held at -inf by a mask, so no gradient step can revive them. A row whose
+    values sum to one (within 1e-9) is *normalized*: it is read through a log-softmax over its
+    live entries and stays a distribution while training. Other rows (an unnormalized circuit)
+    are plain log-values.
+    """
+
+    def __init__(self, values: np.ndarray, valid: np.ndarray | None = None,
+                 dtype: torch.dtype = torch.float64):
+        super().__init__()
+        values = np.asarray(values, dtype=np.float64)
+        valid = np.ones(values.shape, dtype=bool) if valid is None else valid
+        live = valid & (values > 0)
+        with np.errstate(divide="ignore"):
+            theta = np.where(live, np.log(np.where(live, values, 1.0)), 0.0)
+        total = np.where(valid, values, 0.0).sum(axis=1)
+        self.theta = nn.Parameter(torch.as_tensor(theta, dtype=dtype))
+        self.register_buffer("live", torch.as_tensor(live), persistent=False)
+        self.register_buffer("normalized", torch.as_tensor(
+            np.abs(total - 1.0) <= NORMALIZED_TOLERANCE), persistent=False)
+
+    def forward(self) -> torch.Tensor:
+        """The (rows, columns) log-values; -inf at structural zeros and padding."""
+        masked = torch.where(self.live, self.theta, NEG_INF)
+        if not bool(self.normalized.any()):
+            return masked
+        # a row with no live entry is never normalized; replace it so log_softmax has no NaN
+        safe = torch.where(self.live.any(1, keepdim=True), masked, 0.0)
+        return torch.where(self.normalized[:, None], torch.log_softmax(safe, dim=1), masked)
+
+    def values(self) -> np.ndarray:
+        """The current table as float64 non-negative values (0 at structural zeros)."""
+        with torch.no_grad():
+            return torch.exp(self.forward().double()).cpu().numpy()
+
+
+def safe_log(s: torch.Tensor) -> torch.Tensor:
+    """log(s) for s >= 0 with log(0) = -inf and a zero (not NaN) gradient there."""
+    positive = s > 0
+    return torch.where(positive, torch.log(torch.where(positive, s, torch.ones_like(s))), NEG_INF)
+
+
+def max_shift(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """The max along `dim` (kept), detached, with 0 where it is -inf: log-sum-exp's shift.
+
+    Detaching is exact: the result does not depend on the shift, only its rounding does.
+    """
+    m = x.detach().amax(dim, keepdim=True)
+    return torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+
+
+def logsumexp(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """log(sum(exp(x))) along `dim`; all -inf gives -inf with zero gradient (never NaN)."""
+    m = max_shift(x, dim)
+    return safe_log(torch.exp(x - m).sum(dim)) + m.squeeze(dim)
