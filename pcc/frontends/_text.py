@@ -1,0 +1,191 @@
+"""Shared plumbing of the text frontends: reading (gzipped) files, pointing at tokens, and turning
+per-node records into a `Circuit` (reachable part only, ids renumbered, origins `file:line`).
+
+Parsers split lines on whitespace and convert tokens with `Line.int`/`Line.float`; any failure
+raises `FormatError` with `file:line:col` and the offending token, so no `ValueError` or
+`IndexError` escapes from inside a parser.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from pcc.ir import Circuit, Domain, FormatError, Input, InvalidCircuitError, Product, Sum
+from pcc.ir.groups import Group
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text; gzip-compressed files (by magic number) are decompressed."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except IsADirectoryError:
+        raise FormatError("is a directory, expected a file", str(path)) from None
+    except OSError as error:
+        raise FormatError(f"cannot read: {error.strerror or error}", str(path)) from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise FormatError(f"corrupt gzip data: {error}", str(path)) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise FormatError(f"not UTF-8 text (byte {raw[error.start]:#04x})", str(path),
+                          line) from None
+
+
+class Line:
+    """One line of a file split into whitespace-separated tokens, with error helpers."""
+
+    __slots__ = ("path", "number", "text", "tokens")
+
+    def __init__(self, path: str, number: int, text: str, tokens: list[str] | None = None):
+        self.path, self.number, self.text = path, number, text
+        self.tokens = text.split() if tokens is None else tokens
+
+    @property
+    def origin(self) -> str:
+        return f"{self.path}:{self.number}"
+
+    def col(self, index: int) -> int:
+        """1-based column of token `index` (one past the end for a missing token)."""
+        pos = 0
+        for i in range(index + 1):
+            if i >= len(self.tokens):
+                return len(self.text.rstrip()) + 1
+            pos = self.text.index(self.tokens[i], pos)
+            if i < index:
+                pos += len(self.tokens[i])
+        return pos + 1
+
+    def error(self, message: str, index: int | None = None) -> FormatError:
+        """A FormatError at this line (and at token `index`, quoted in the message)."""
+        if index is None:
+            return FormatError(message, self.path, self.number)
+        if index < len(self.tokens):
+            message += f" (got {self.tokens[index]!r})"
+        else:
+            message += " (the line ends here)"
+        return FormatError(message, self.path, self.number, self.col(index))
+
+    def token(self, index: int, what: str) -> str:
+        if index >= len(self.tokens):
+            raise self.error(f"missing {what}", index)
+        return self.tokens[index]
+
+    def int(self, index: int, what: str, low: int | None = 0) -> int:
+        text = self.token(index, what)
+        try:
+            value = int(text)
+        except ValueError:
+            raise self.error(f"{what} must be an integer", index) from None
+        if low is not None and value < low:
+            raise self.error(f"{what} must be >= {low}", index)
+        return value
+
+    def float(self, index: int, what: str, finite: bool = True) -> float:
+        text = self.token(index, what)
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.error(f"{what} must be a number", index) from None
+        if finite and not math.isfinite(value):
+            raise self.error(f"{what} must be finite", index)
+        return value
+
+    def expect_count(self, count: int, what: str) -> None:
+        if len(self.tokens) != count:
+            index = min(len(self.tokens), count)
+            raise self.error(f"expected {count} tokens for {what}, found {len(self.tokens)}",
+                             index)
+
+
+def lines_of(path: str | Path, text: str | None = None) -> list[Line]:
+    """Non-blank lines of the file (1-based line numbers kept)."""
+    text = read_text(path) if text is None else text
+    name = str(path)
+    return [Line(name, n, t) for n, t in enumerate(text.splitlines(), 1) if t.strip()]
+
+
+# -- records -> Circuit ----------------------------------------------------------------------
+class Records:
+    """Nodes in file order (children first): kind, children (record indices), payload, origin.
+
+    payload: (var, family, params) for "input", a 1-d weight array for "sum", None for
+    "product". `build` keeps what the last record reaches and renumbers it.
+    """
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+        self.children: list[Sequence[int]] = []
+        self.payloads: list[object] = []
+        self.origins: list[str | None] = []
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def add(self, kind: str, children: Sequence[int], payload: object, origin: str | None) -> int:
+        self.kinds.append(kind)
+        self.children.append(children)
+        self.payloads.append(payload)
+        self.origins.append(origin)
+        return len(self.kinds) - 1
+
+    def input(self, var: int, family: str, params: dict[str, object], origin: str | None) -> int:
+        return self.add("input", (), (var, family, params), origin)
+
+    def build(self, domains: Sequence[Domain], path: str, root: int | None = None) -> Circuit:
+        """The circuit of every record reachable from `root` (default: the last one)."""
+        if not self.kinds:
+            raise FormatError("the file has no nodes", path)
+        root = len(self.kinds) - 1 if root is None else root
+        keep = np.zeros(len(self.kinds), dtype=bool)
+        keep[root] = True
+        for i in range(root, -1, -1):
+            if keep[i]:
+                for c in self.children[i]:
+                    keep[c] = True
+        new_id = np.cumsum(keep) - 1
+        ids = new_id.tolist()
+        groups: list[Group] = []
+        for i in np.flatnonzero(keep).tolist():
+            kind, payload, origin = self.kinds[i], self.payloads[i], self.origins[i]
+            n = ids[i]
+            try:
+                if kind == "product":
+                    groups.append(Product(n, 1, tuple(ids[c] for c in self.children[i]),
+                                          "hadamard", origin))
+                elif kind == "sum":
+                    groups.append(Sum(n, 1, tuple(ids[c] for c in self.children[i]),
+                                      np.reshape(payload, (1, -1)), "dense", origin))
+                else:
+                    var, family, params = payload  # type: ignore[misc]
+                    groups.append(Input(n, 1, var, family,
+                                        {k: np.reshape(v, (1,) + np.shape(v))
+                                         for k, v in params.items()}, origin))
+            except ValueError as error:  # a group constructor rejects the values
+                raise FormatError(str(error), *_split_origin(origin)) from None
+        try:
+            return Circuit(groups, domains)
+        except InvalidCircuitError as error:
+            raise FormatError(f"the file does not describe a valid circuit: {error}",
+                              path) from None
+
+
+def _split_origin(origin: str | None) -> tuple[str | None, int | None]:
+    if origin is None:
+        return None, None
+    head, _, tail = origin.rpartition(":")
+    return (head, int(tail)) if tail.isdigit() else (origin, None)
+
+
+def binary_or_categorical(size: int) -> Domain:
+    """binary for sizes up to 2, else categorical(size)."""
+    return Domain("binary") if size <= 2 else Domain("categorical", size)

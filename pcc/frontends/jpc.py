@@ -1,0 +1,225 @@
+"""ProbabilisticCircuits.jl `.jpc` files <-> `Circuit`.
+
+    jpc N                          ; N = number of node lines (checked)
+    L id vtree lit                 ; indicator [x_{|lit|-1} == (lit > 0)]
+    I id vtree var value           ; indicator [x_{var-1} == value]   (values are 0-based)
+    C id vtree var logp_0 .. logp_{k-1}   ; categorical with log-probabilities
+    B id vtree var N logp          ; binomial(N, exp(logp))
+    G id vtree var mean std        ; gaussian (newer PC.jl)
+    P id vtree k c_1 .. c_k        ; product
+    S id vtree k (c_i logw_i){k}   ; sum; child ids interleaved with log-weights
+    c ...                          ; comment
+
+Ids are arbitrary non-negative ints (PC.jl writes 0..N-1); children first; root = last line.
+Domains: binary when a variable only needs 2 values, else categorical with the largest size
+any of its inputs needs; gaussian inputs make a variable real.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from pcc.frontends._text import Line, Records, binary_or_categorical, lines_of
+from pcc.ir import REAL, Circuit, Domain, FormatError, Input, Product, Sum
+
+HEADER = """c this file was saved by pcc
+c ids of jpc nodes start at 0
+c jpc nodes appear bottom-up, children before parents
+c
+c file syntax:
+c jpc count-of-jpc-nodes
+c L id-of-jpc-node id-of-vtree literal
+c I id-of-jpc-node id-of-vtree variable value
+c C id-of-jpc-node id-of-vtree variable {log-probability}+
+c B id-of-jpc-node id-of-vtree variable trials log-probability
+c G id-of-jpc-node id-of-vtree variable mean std
+c P id-of-product-jpc-node id-of-vtree number-of-children {child-id}+
+c S id-of-sum-jpc-node id-of-vtree number-of-children {child-id log-probability}+
+c
+"""
+
+
+def load_jpc(path: str | Path, text: str | None = None) -> Circuit:
+    """The circuit of a `.jpc` file (plain or gzipped)."""
+    name = str(path)
+    rec = Records()
+    index: dict[int, int] = {}
+    sizes: dict[int, int] = {}      # variable -> values needed (0 = real)
+    count_line: Line | None = None
+    count = 0
+    for line in lines_of(path, text):
+        tag = line.tokens[0]
+        if tag == "c":
+            continue
+        if count_line is None:
+            if tag != "jpc":
+                raise line.error("expected the header 'jpc N'", 0)
+            line.expect_count(2, "the header 'jpc N'")
+            count = line.int(1, "the node count")
+            count_line = line
+            continue
+        node_id = line.int(1, "the node id")
+        if node_id in index:
+            raise line.error("duplicate node id", 1)
+        line.int(2, "the vtree id")
+        if tag in ("P", "S"):
+            r = _inner(line, tag, rec, index)
+        elif tag in ("L", "I", "C", "B", "G"):
+            r = _leaf(line, tag, rec, sizes)
+        else:
+            raise line.error("expected a jpc line 'L', 'I', 'C', 'B', 'G', 'P', 'S' or a "
+                             "comment 'c'", 0)
+        index[node_id] = r
+    if count_line is None:
+        raise FormatError("empty file (expected a 'jpc N' header)", name)
+    if count != len(rec):
+        raise count_line.error(f"the header says {count} nodes but the file has {len(rec)}", 1)
+    num_vars = max(sizes, default=-1) + 1
+    domains = [REAL if sizes.get(v, 2) == 0 else binary_or_categorical(sizes.get(v, 2))
+               for v in range(num_vars)]
+    _pad_categoricals(rec, domains)
+    return rec.build(domains, name)
+
+
+def _need(line: Line, sizes: dict[int, int], var: int, size: int) -> None:
+    old = sizes.get(var)
+    if old is not None and (old == 0) != (size == 0):
+        raise line.error(f"variable {var + 1} has both real (G) and discrete inputs", 3)
+    sizes[var] = 0 if size == 0 else max(old or 0, size)
+
+
+def _leaf(line: Line, tag: str, rec: Records, sizes: dict[int, int]) -> int:
+    if tag == "L":
+        line.expect_count(4, "a literal 'L id vtree lit'")
+        lit = line.int(3, "the literal", low=None)
+        if lit == 0:
+            raise line.error("a literal must be non-zero", 3)
+        _need(line, sizes, abs(lit) - 1, 2)
+        return rec.input(abs(lit) - 1, "indicator", {"value": int(lit > 0)}, line.origin)
+    var = line.int(3, "the variable", low=1) - 1
+    if tag == "I":
+        line.expect_count(5, "an indicator 'I id vtree var value'")
+        value = line.int(4, "the value")
+        _need(line, sizes, var, value + 1)
+        return rec.input(var, "indicator", {"value": value}, line.origin)
+    if tag == "C":
+        if len(line.tokens) < 5:
+            raise line.error("a categorical needs at least one log-probability", len(line.tokens))
+        logp = [line.float(i, "a log-probability", finite=False)
+                for i in range(4, len(line.tokens))]
+        bad = [i for i, v in enumerate(logp) if math.isnan(v) or v > 1e-9]
+        if bad:
+            raise line.error("a log-probability must be <= 0", 4 + bad[0])
+        _need(line, sizes, var, len(logp))
+        return rec.input(var, "categorical", {"probs": np.exp(logp)}, line.origin)
+    if tag == "B":
+        line.expect_count(6, "a binomial 'B id vtree var N logp'")
+        n = line.int(4, "the number of trials")
+        logp = line.float(5, "log p", finite=False)
+        if math.isnan(logp) or logp > 1e-9:
+            raise line.error("log p must be <= 0", 5)
+        _need(line, sizes, var, n + 1)
+        return rec.input(var, "binomial", {"n": n, "p": min(math.exp(logp), 1.0)}, line.origin)
+    line.expect_count(6, "a gaussian 'G id vtree var mean std'")
+    mean = line.float(4, "the mean")
+    std = line.float(5, "the standard deviation")
+    if std <= 0:
+        raise line.error("the standard deviation must be > 0", 5)
+    _need(line, sizes, var, 0)
+    return rec.input(var, "gaussian", {"mean": mean, "std": std}, line.origin)
+
+
+def _inner(line: Line, tag: str, rec: Records, index: dict[int, int]) -> int:
+    k = line.int(3, "the number of children", low=1)
+    step = 1 if tag == "P" else 2
+    want = 4 + step * k
+    if len(line.tokens) != want:
+        raise line.error(f"a {'product' if tag == 'P' else 'sum'} with {k} children needs "
+                         f"{want} tokens, found {len(line.tokens)}", min(len(line.tokens), want))
+    tokens = line.tokens
+    try:  # fast path; `_child_error` finds the offending token
+        children = [index[int(t)] for t in tokens[4::step]]
+        logw = np.array(tokens[5::2], dtype=np.float64) if tag == "S" else None
+        ok = logw is None or not np.any(np.isnan(logw) | (logw == np.inf))
+    except (KeyError, ValueError):
+        ok = False
+    if not ok:
+        for i in range(4, want, step):
+            if line.int(i, "a child id") not in index:
+                raise line.error("unknown child id (children must appear before their parent)",
+                                 i)
+            if tag == "S":
+                w = line.float(i + 1, "a log-weight", finite=False)
+                if math.isnan(w) or w == math.inf:
+                    raise line.error("a log-weight must be a number < inf", i + 1)
+    if tag == "P":
+        return rec.add("product", children, None, line.origin)
+    return rec.add("sum", children, np.exp(logw), line.origin)  # type: ignore[arg-type]
+
+
+def _pad_categoricals(rec: Records, domains: list[Domain]) -> None:
+    """A categorical shorter than its variable's domain gets probability 0 for the rest."""
+    for i, kind in enumerate(rec.kinds):
+        if kind == "input":
+            var, family, params = rec.payloads[i]  # type: ignore[misc]
+            if family == "categorical":
+                probs = params["probs"]
+                size = domains[var].size or len(probs)
+                if len(probs) < size:
+                    params["probs"] = np.concatenate([probs, np.zeros(size - len(probs))])
+
+
+# -- writer ----------------------------------------------------------------------------------
+def format_jpc(circuit: Circuit) -> str:
+    """The `.jpc` text of a circuit of one-unit groups (dense sums, hadamard products);
+    raises FormatError for what the format cannot hold."""
+    out = [HEADER, f"jpc {len(circuit)}\n"]
+    for g in circuit.groups:
+        if g.units != 1:
+            raise FormatError(f"group #{g.id} has {g.units} units; .jpc holds one-unit nodes only "
+                              "(convert vectorized circuits with a sparse frontend first)")
+        if isinstance(g, Input):
+            out.append(_leaf_line(g, circuit.domains[g.var]) + "\n")
+        elif isinstance(g, Product):
+            out.append(f"P {g.id} 0 {len(g.children)} " + " ".join(map(str, g.children)) + "\n")
+        elif isinstance(g, Sum):
+            with np.errstate(divide="ignore"):
+                logw = np.log(g.weights[0])
+            pairs = " ".join(f"{c} {_num(w)}" for c, w in zip(g.children, logw))
+            out.append(f"S {g.id} 0 {len(g.children)} {pairs}\n")
+    return "".join(out)
+
+
+def _leaf_line(g: Input, domain: Domain) -> str:
+    p = {k: v[0] for k, v in g.params.items()}
+    v = g.var + 1
+    if g.family == "indicator" and domain.kind == "binary":
+        return f"L {g.id} 0 {v if p['value'] == 1 else -v}"
+    if g.family == "indicator":
+        return f"I {g.id} 0 {v} {int(p['value'])}"
+    if g.family == "categorical":
+        with np.errstate(divide="ignore"):
+            return f"C {g.id} 0 {v} " + " ".join(_num(x) for x in np.log(p["probs"]))
+    if g.family == "bernoulli":
+        with np.errstate(divide="ignore"):
+            return f"C {g.id} 0 {v} {_num(np.log1p(-p['p']))} {_num(np.log(p['p']))}"
+    if g.family == "binomial":
+        with np.errstate(divide="ignore"):
+            return f"B {g.id} 0 {v} {int(p['n'])} {_num(np.log(p['p']))}"
+    if g.family == "gaussian":
+        return f"G {g.id} 0 {v} {_num(p['mean'])} {_num(p['std'])}"
+    raise FormatError(f"input #{g.id} is {g.family}; .jpc holds indicator, categorical, "
+                      "bernoulli, binomial and gaussian inputs")
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+def save_jpc(circuit: Circuit, path: str | Path) -> None:
+    """Write `circuit` as a `.jpc` file."""
+    text = format_jpc(circuit)
+    Path(path).write_text(text)
