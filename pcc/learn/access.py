@@ -1,43 +1,100 @@
-"""How EM reaches the parameters of a compiled circuit: the `EMAccess` protocol.
+"""How EM reaches the parameters of a compiled circuit (`pcc.backends.torch.CompiledCircuit`).
 
-A backend's module offers `em_access()`, returning an object with:
-- `forward_taps(x) -> (ll, log_w, inputs)`: log p(x) per row, the flat tensor of normalized
-  log-weights that this forward pass used, and per input family the (rows, leaf units)
-  log-probabilities it used (0 where the variable is missing), all in the autograd graph;
-- `weight_rows`: (weights,) long tensor, the id of the sum unit (row) each weight belongs to;
-- `log_weights()` / `set_log_weights(log_w)`: read / write the flat normalized log-weights;
-- `input_vars[family]`: (leaf units,) long tensor, the variable of each leaf unit;
-- `input_params(family)` / `set_input_params(family, params)`: read / write that family's
-  parameters (dict of name -> tensor with a leading leaf-units axis, as in the IR).
+EM needs, from one forward pass, the tensors of normalized log-weights and of leaf
+log-probabilities that the pass used, so that autograd can give dLL/d(log w) and
+dLL/d(log p_leaf); and it needs to read and write those parameters. `TorchEMAccess` is the one
+place that knows the backend's layout: one `LogTable` per weighted block (a row is one sum unit,
+`live` marks its real weights) and one module per input block (rows = leaf units).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import torch
 
-
-class EMAccess(Protocol):
-    weight_rows: torch.Tensor
-    input_vars: dict[str, torch.Tensor]
-
-    def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
-                                                     dict[str, torch.Tensor]]: ...
-
-    def log_weights(self) -> torch.Tensor: ...
-
-    def set_log_weights(self, log_w: torch.Tensor) -> None: ...
-
-    def input_params(self, family: str) -> dict[str, torch.Tensor]: ...
-
-    def set_input_params(self, family: str, params: dict[str, torch.Tensor]) -> None: ...
+from pcc.backends.torch.blocks import Evaluate
+from pcc.backends.torch.families import Family
+from pcc.backends.torch.module import CompiledCircuit
 
 
-def em_access(model: torch.nn.Module) -> EMAccess:
-    """The model's `EMAccess`; a TypeError names what is missing."""
-    method = getattr(model, "em_access", None)
-    if method is None:
-        raise TypeError(f"{type(model).__name__} offers no em_access(); EM needs a compiled "
-                        "circuit from pcc.backends.torch")
-    return method()
+class TorchEMAccess:
+    """EM's view of a `CompiledCircuit`: taps, weight tables and leaf parameters."""
+
+    def __init__(self, model: CompiledCircuit):
+        self.model = model
+        self.tables = [b.table for b in model.program.blocks if b.table is not None]
+        self.weight_live = [t.live for t in self.tables]
+        self.input_families = [type(f).__name__.lower() for f in model.families]
+        self.input_vars = [f.var for f in model.families]
+
+    def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor],
+                                                     list[torch.Tensor], torch.Tensor]:
+        """(log p(x) per row, log-weight tables, per input block its (rows, units)
+        log-probabilities with 0 where missing, and x as float64 with NaN where missing)."""
+        m = self.model
+        xs, missing = m.domains.prepare(x, None, m.device)
+        log_ws = [t() for t in self.tables]
+        # the taps are (rows, units) tensors that the pass really uses (grads flow through them)
+        taps = [f(xs, missing).t() for f in m.families]
+        leaves = torch.cat([t.t() for t in taps]).to(m.dtype)
+        root = Evaluate.apply(m.program, leaves, *log_ws)
+        x_nan = torch.where(missing, torch.nan, xs)
+        return root[:, 0], log_ws, taps, x_nan
+
+    def log_weights(self) -> list[torch.Tensor]:
+        with torch.no_grad():
+            return [t() for t in self.tables]
+
+    def set_log_weights(self, log_ws: list[torch.Tensor]) -> None:
+        """Write normalized log-weights (-inf and padding entries are left as they are)."""
+        with torch.no_grad():
+            for table, lw in zip(self.tables, log_ws):
+                theta = table.theta
+                theta.copy_(torch.where(table.live, lw.to(theta.dtype), theta))
+
+    def input_params(self, i: int) -> dict[str, torch.Tensor]:
+        """Parameters of input block i as float64 tensors with a leading units axis."""
+        family = self.model.families[i]
+        name = self.input_families[i]
+        with torch.no_grad():
+            if name in ("bernoulli", "binomial"):
+                p = family.table().double().exp()[:, 1]
+                return {"p": p, "n": family.n.double()} if name == "binomial" else {"p": p}
+            if name == "categorical":
+                return {"probs": family.table().double().exp()}
+            if name == "gaussian":
+                return {"mean": family.mean.double(), "std": family.log_std.double().exp()}
+            if name == "poisson":
+                return {"rate": family.log_rate.double().exp()}
+        raise ValueError(f"EM cannot train {name} inputs (input block {i})")
+
+    def set_input_params(self, i: int, params: dict[str, torch.Tensor]) -> None:
+        family: Family = self.model.families[i]
+        name = self.input_families[i]
+        with torch.no_grad():
+            if name in ("bernoulli", "binomial"):
+                p = params["p"]
+                _write_table(family.table, torch.stack([1 - p, p], 1))
+            elif name == "categorical":
+                _write_table(family.table, params["probs"])
+            elif name == "gaussian":
+                family.mean.copy_(params["mean"])
+                family.log_std.copy_(params["std"].log())
+            elif name == "poisson":
+                family.log_rate.copy_(params["rate"].log())
+
+
+def _write_table(table: torch.nn.Module, values: torch.Tensor) -> None:
+    """Set a LogTable's live entries to log(values); its log-softmax renormalizes each row over
+    its live entries (padding of ragged categorical rows stays out)."""
+    logs = values.clamp_min(0).log().to(table.theta.dtype)
+    # a live entry that EM drives to exactly zero stays live (a tiny value, not -inf)
+    logs = torch.where(torch.isfinite(logs), logs, torch.finfo(logs.dtype).min / 2)
+    table.theta.copy_(torch.where(table.live, logs, table.theta))
+
+
+def em_access(model: torch.nn.Module) -> TorchEMAccess:
+    """EM's access to `model`; a TypeError when it is not a compiled circuit."""
+    if not isinstance(model, CompiledCircuit):
+        raise TypeError(f"EM needs a CompiledCircuit from pcc.backends.torch, got "
+                        f"{type(model).__name__}")
+    return TorchEMAccess(model)
