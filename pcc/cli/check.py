@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     circuit = read_circuit(args)
     vtree = read_vtree(args.vtree) if args.vtree else None
-    report = check(circuit, vtree=vtree, with_stats=False)
+    report = check(circuit, vtree=vtree)
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
