@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from pcc.analysis.report import Report, Violation
-from pcc.ir import Circuit, Input, Sum
+from pcc.ir import Circuit, Input, Product, Sum
 
 TOLERANCE = 1e-6  # absolute, per unit: allows weights stored in float32 and renormalized
 
@@ -34,9 +34,9 @@ def normalization(circuit: Circuit, tolerance: float = TOLERANCE) -> Report:
     violations = []
     masks = circuit.scope_masks
     for group in circuit.groups:
-        if group.kind == "product":
+        if isinstance(group, Product):
             continue
-        found = _unit_totals(group)  # type: ignore[arg-type]
+        found = _unit_totals(group)
         if found is None:
             continue
         totals, what = found

@@ -18,6 +18,8 @@ from pcc.ir import Circuit, Vtree
 
 # A "split" is the child scopes one product must separate: (product id, child ids, child masks)
 Split = tuple[int, tuple[int, ...], tuple[int, ...]]
+# Where a product fails a vtree: (vtree node, children split there, children that straddle it)
+Failure = tuple[int, tuple[int, ...], tuple[int, ...]]
 MAX_BLAMED = 4
 
 
@@ -31,8 +33,7 @@ def _splits(circuit: Circuit) -> list[Split]:
     return out
 
 
-def respects(vtree: Vtree, child_masks: tuple[int, ...]) -> tuple[int, tuple[int, ...],
-                                                                  tuple[int, ...]] | None:
+def respects(vtree: Vtree, child_masks: tuple[int, ...]) -> Failure | None:
     """None when the scopes split recursively along `vtree`; otherwise the vtree node where
     the split fails, the indices of the children split there, and those that straddle it."""
     stack = [tuple(range(len(child_masks)))]
@@ -65,7 +66,7 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
         violations.append(Violation(
             "structured-decomposability", root.id, root.kind, (), (outside,),
             f"{root.kind} #{root.id}: the vtree lacks the variables {format_scope(outside)}"))
-    memo: dict[tuple[int, ...], object] = {}
+    memo: dict[tuple[int, ...], Failure | None] = {}
     for product, children, child_masks in _splits(circuit):
         union = 0
         for m in child_masks:
@@ -77,7 +78,7 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
         found = memo[child_masks]
         if found is None:
             continue
-        node, part, straddling = found  # type: ignore[misc]
+        node, part, straddling = found
         kids = [children[i] for i in part]
         scopes = [child_masks[i] for i in part]
         bad = ", ".join(f"#{children[i]}" for i in straddling)
@@ -190,14 +191,18 @@ def implied_vtree(circuit: Circuit) -> tuple[Vtree | None, Violation | None]:
     for task, kids in reversed(order):
         mask = tasks[task][0]
         if not kids:
-            left.append(-1), right.append(-1), var.append(mask.bit_length() - 1)
+            left.append(-1)
+            right.append(-1)
+            var.append(mask.bit_length() - 1)
             results[task] = len(var) - 1
             continue
         nodes = [results[k] for k in kids]
         while len(nodes) > 1:
             paired = []
             for a in range(0, len(nodes) - 1, 2):
-                left.append(nodes[a]), right.append(nodes[a + 1]), var.append(-1)
+                left.append(nodes[a])
+                right.append(nodes[a + 1])
+                var.append(-1)
                 paired.append(len(var) - 1)
             if len(nodes) % 2:
                 paired.append(nodes[-1])
@@ -209,17 +214,17 @@ def implied_vtree(circuit: Circuit) -> tuple[Vtree | None, Violation | None]:
 def _no_vtree(mask: int, blamed: list[Split]) -> Violation:
     """Names the products whose child scopes joined `mask` into one piece; the last one is
     the product that forced it."""
-    shown = []
+    shown: list[str] = []
     for p, _, ms in blamed[:MAX_BLAMED]:
         scopes = [format_scope(m) for m in ms if m & (m - 1)]
         each = " each" if len(scopes) > 1 else ""
         shown.append(f"product #{p} keeps {' and '.join(scopes)}{each} on one side")
     more = f"; and {len(blamed) - MAX_BLAMED} more products" if len(blamed) > MAX_BLAMED else ""
-    product, kids, scopes = blamed[-1] if blamed else (-1, (), ())
+    product, kids, child_masks = blamed[-1] if blamed else (-1, (), ())
     message = (f"product #{product} is not structured-decomposable: no vtree splits "
                f"{format_scope(mask)} in two, since {'; '.join(shown)}{more}")
-    return Violation("structured-decomposability", product, "product", tuple(kids),
-                     tuple(scopes), message)
+    return Violation("structured-decomposability", product, "product", kids, child_masks,
+                     message)
 
 
 def structured(circuit: Circuit, vtree: Vtree | None = None) -> Report:
