@@ -37,12 +37,22 @@ def add_circuit_arguments(parser: argparse.ArgumentParser) -> None:
 def read_circuit(args: argparse.Namespace) -> Circuit:
     """The circuit named by `args.file` in `args.format`; bad input raises a PccError."""
     from pcc.io import load_circuit
+    from pcc.io.formats import _choose
 
-    return load_circuit(args.file, format=args.format)
+    options = {}
+    vtree = getattr(args, "vtree", None)
+    if vtree and _ucla_vtree(vtree) and _choose(args.file, args.format).name == "psdd":
+        options["vtree"] = vtree  # the PSDD reader checks every node's vtree id against it
+    return load_circuit(args.file, format=args.format, **options)
 
 
 def read_vtree(path: str) -> Vtree:
-    """A vtree from a JSON file of nested pairs of variable indices, e.g. `[[0, 1], [2, 3]]`."""
+    """A vtree from a JSON file of nested pairs of variable indices, e.g. `[[0, 1], [2, 3]]`,
+    or from a UCLA `.vtree` file (1-based variables there, 0-based in pcc)."""
+    if not path.lower().endswith(".json") and _ucla_vtree(path):
+        from pcc.frontends.vtree_file import load_vtree
+
+        return load_vtree(path)
     try:
         text = Path(path).read_text()
     except OSError as error:
@@ -72,3 +82,13 @@ def _well_nested(tree: object) -> bool:
         elif not (isinstance(node, int) and not isinstance(node, bool) and node >= 0):
             return False
     return True
+
+
+def _ucla_vtree(path: str) -> bool:
+    """Does the file start like a UCLA .vtree (a `c` comment or the `vtree N` header)?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64).lstrip()
+    except OSError:
+        return False
+    return head.startswith((b"c", b"vtree"))

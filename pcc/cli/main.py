@@ -9,13 +9,15 @@ import argparse
 import sys
 from types import ModuleType
 
-from pcc.cli import check, demo, info, viz
+from pcc.cli import check, convert, demo, eval, info, viz
 from pcc.ir.errors import PccError
 
 # name -> module with `add_arguments(parser)`, `run(args) -> int` and a docstring for the help
 COMMANDS: dict[str, ModuleType] = {
     "check": check,
     "info": info,
+    "eval": eval,
+    "convert": convert,
     "demo": demo,
     "viz": viz,
 }

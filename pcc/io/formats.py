@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import pcc.frontends.table as fe
 from pcc.io.pcc_file import load_pcc, save_pcc
 from pcc.ir import Circuit, FormatError
 
@@ -15,12 +16,21 @@ class Format:
     name: str
     suffixes: tuple[str, ...]
     load: Callable[..., Circuit] | None
-    save: Callable[[Circuit, Path], None] | None
+    save: Callable[..., None] | None
+    # for a suffix several formats share (.spn): does this file look like this format?
+    sniff: Callable[[Path], bool] | None = None
 
 
 FORMATS: dict[str, Format] = {
     f.name: f for f in (
         Format("pcc", (".pcc",), load_pcc, save_pcc),
+        Format("psdd", (".psdd", ".psdd.gz"), fe.load_psdd, fe.save_psdd),
+        Format("jpc", (".jpc", ".jpc.gz"), fe.load_jpc, fe.save_jpc),
+        Format("libra_ac", (".ac", ".ac.gz"), fe.load_libra_ac, None),
+        Format("libra_spn", (".spn",), fe.load_libra_spn, None, fe.is_libra_spn),
+        Format("pcjl_spn", (".spn", ".spn.gz"), fe.load_pcjl_spn, None, fe.is_pcjl_spn),
+        Format("spflow", (".spn", ".spflow"), fe.load_spflow_text, fe.save_spflow_text),
+        Format("spflow_eq", (), fe.load_spflow_text, fe.save_spflow_equation),
     )
 }
 
@@ -29,7 +39,8 @@ def detect_format(path: str | Path) -> Format:
     """The format whose suffix `path` ends with (a trailing .gz is allowed where readers say)."""
     name = str(path).lower()
     for fmt in FORMATS.values():
-        if any(name.endswith(s) for s in fmt.suffixes):
+        if any(name.endswith(s) for s in fmt.suffixes) and (fmt.sniff is None
+                                                             or fmt.sniff(Path(path))):
             return fmt
     known = ", ".join(f"{f.name} ({' '.join(f.suffixes)})" for f in FORMATS.values())
     raise FormatError(f"cannot tell the format from the file name; use --format ({known})",
@@ -54,9 +65,10 @@ def load_circuit(path: str | Path, format: str | None = None, **options: object)
     return fmt.load(path, **options)
 
 
-def save_circuit(circuit: Circuit, path: str | Path, format: str | None = None) -> None:
+def save_circuit(circuit: Circuit, path: str | Path, format: str | None = None,
+                 **options: object) -> None:
     """Write `circuit` to `path` in `format` (default: detected from the file name)."""
     fmt = _choose(path, format)
     if fmt.save is None:
         raise FormatError(f"pcc cannot write the {fmt.name} format", str(path))
-    fmt.save(circuit, Path(path))
+    fmt.save(circuit, Path(path), **options)
