@@ -8,15 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from pcc.analysis.report import Report, Violation
-from pcc.ir import Circuit, Input, Product, Sum
+from pcc.analysis.rows import sum_rows
+from pcc.ir import Circuit, Input, Sum
 
 TOLERANCE = 1e-6  # absolute, per unit: allows weights stored in float32 and renormalized
 
 
-def _unit_totals(group: Input | Sum) -> tuple[np.ndarray, str] | None:
+def _input_totals(group: Input) -> tuple[np.ndarray, str] | None:
     """Per-unit totals that must equal 1, and what they are called; None when nothing to check."""
-    if isinstance(group, Sum):
-        return group.weights.sum(axis=1), "weights sum"
     if group.family == "categorical":
         return group.params["probs"].sum(axis=1), "probs sum"
     if group.family == "histogram":
@@ -27,33 +26,41 @@ def _unit_totals(group: Input | Sum) -> tuple[np.ndarray, str] | None:
     return None
 
 
+def _violation(circuit: Circuit, group: Input | Sum, totals: np.ndarray, negative: np.ndarray,
+               bad: np.ndarray, what: str) -> Violation:
+    units = np.flatnonzero(bad)
+    first = int(units[0])
+    name = (f"sum #{group.id}" if isinstance(group, Sum)
+            else f"input #{group.id} ({group.family})")
+    detail = (f"unit {first} has a negative or non-finite weight" if negative[first]
+              else f"unit {first}: {what} to {float(totals[first])!r}")
+    others = f" ({len(units)} of {group.units} units are off)" if len(units) > 1 else ""
+    masks = circuit.scope_masks
+    return Violation("normalization", group.id, group.kind, group.children,
+                     tuple(masks[c] for c in group.children),
+                     f"{name} is not normalized: {detail}{others}")
+
+
 def normalization(circuit: Circuit, tolerance: float = TOLERANCE) -> Report:
     """`normalized` and one violation per group with a unit whose total is not 1 (within
     `tolerance`) or that has a negative or non-finite weight; names the first bad unit and
     how many there are."""
-    violations = []
-    masks = circuit.scope_masks
+    found: dict[int, Violation] = {}
     for group in circuit.groups:
-        if isinstance(group, Product):
-            continue
-        found = _unit_totals(group)
-        if found is None:
-            continue
-        totals, what = found
-        values = group.weights if isinstance(group, Sum) else None
-        negative = (np.any(~np.isfinite(values) | (values < 0), axis=1)
-                    if values is not None else np.zeros(len(totals), bool))
-        bad = negative | ~(np.abs(totals - 1.0) <= tolerance)
-        if not bad.any():
-            continue
-        units = np.flatnonzero(bad)
-        first = int(units[0])
-        name = (f"sum #{group.id}" if isinstance(group, Sum)
-                else f"input #{group.id} ({group.family})")
-        detail = (f"unit {first} has a negative or non-finite weight" if negative[first]
-                  else f"unit {first}: {what} to {float(totals[first])!r}")
-        others = f" ({len(units)} of {group.units} units are off)" if len(units) > 1 else ""
-        message = f"{name} is not normalized: {detail}{others}"
-        violations.append(Violation("normalization", group.id, group.kind, group.children,
-                                    tuple(masks[c] for c in group.children), message))
-    return Report(normalized=not violations, violations=tuple(violations))
+        if isinstance(group, Input):
+            totals = _input_totals(group)
+            if totals is not None:
+                bad = ~(np.abs(totals[0] - 1.0) <= tolerance)
+                if bad.any():
+                    found[group.id] = _violation(circuit, group, totals[0], np.zeros_like(bad),
+                                                 bad, totals[1])
+    rows = sum_rows(circuit)
+    off = rows.bad | ~(np.abs(rows.totals - 1.0) <= tolerance)
+    # the sums with an offending row: group index k of row r is searchsorted(first, r)
+    for k in np.unique(np.searchsorted(rows.first, np.flatnonzero(off), side="right") - 1):
+        a, b = rows.first[k], rows.first[k + 1]
+        group = circuit.groups[int(rows.ids[k])]
+        found[group.id] = _violation(circuit, group, rows.totals[a:b],  # type: ignore[arg-type]
+                                     rows.bad[a:b], off[a:b], "weights sum")
+    violations = tuple(found[id] for id in sorted(found))
+    return Report(normalized=not violations, violations=violations)

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from pcc.analysis.rows import sum_rows
 from pcc.ir import Circuit, Input, Sum
 
 KINDS = ("input", "product", "sum")
@@ -47,12 +46,13 @@ def stats(circuit: Circuit) -> dict[str, Any]:
         fan_in_groups = max(fan_in_groups, n)
         if isinstance(g, Sum):
             parameters += int(g.weights.size)
-            nonzero = np.count_nonzero(g.weights, axis=1)
-            unit_edges += int(nonzero.sum())
-            fan_in_units = max(fan_in_units, int(nonzero.max()) if nonzero.size else 0)
         else:
             unit_edges += g.units * n
             fan_in_units = max(fan_in_units, n)
+    nonzero = sum_rows(circuit).nonzero  # per sum unit, all sums at once
+    if nonzero.size:
+        unit_edges += int(nonzero.sum())
+        fan_in_units = max(fan_in_units, int(nonzero.max()))
     groups["total"], units["total"] = len(circuit), circuit.num_units
     return {
         "groups": groups, "units": units, "modes": modes,
