@@ -20,7 +20,7 @@ from pcc.ir import Circuit, Vtree
 Split = tuple[int, tuple[int, ...], tuple[int, ...]]
 # Where a product fails a vtree: (vtree node, children split there, children that straddle it)
 Failure = tuple[int, tuple[int, ...], tuple[int, ...]]
-MAX_BLAMED = 4
+MAX_BLAMED = 2
 
 
 def _splits(circuit: Circuit) -> list[Split]:
