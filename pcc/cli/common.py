@@ -62,6 +62,8 @@ def read_vtree(path: str) -> Vtree:
     except json.JSONDecodeError as error:
         raise FormatError(f"not a JSON vtree: {error.msg}", path, error.lineno,
                           error.colno) from None
+    except RecursionError:
+        raise FormatError("the vtree is nested too deeply for JSON", path) from None
     if not _well_nested(tree):
         raise FormatError("a vtree is nested pairs of non-negative variable indices, "
                           "e.g. [[0, 1], [2, 3]]", path)
