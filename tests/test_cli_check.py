@@ -79,6 +79,11 @@ def test_check_against_a_json_vtree(files, tmp_path, capsys):
     assert "product #6 does not respect the vtree" in out and status == 0
     status, _, err = run(capsys, "check", "--vtree", bad, files["sdd_like"])
     assert status == 2 and err.count("\n") == 1 and f"{bad}:1:" in err
+    ucla = tmp_path / "x.vtree"  # the same vtree, 1-based, in the UCLA format
+    ucla.write_text("c ((1 2) 3)\nvtree 5\nL 0 1\nL 2 2\nI 1 0 2\nL 3 3\nI 4 1 3\n")
+    status, out, _ = run(capsys, "check", "--json", "--vtree", ucla, files["not_structured"])
+    assert status == 0 and json.loads(out)["vtree"] == [[0, 1], 2]
+    assert [v["node"] for v in json.loads(out)["violations"]] == [6]
     (tmp_path / "odd.json").write_text("[0, 1, 2]")
     status, _, err = run(capsys, "check", "--vtree", tmp_path / "odd.json", files["sdd_like"])
     assert status == 2 and "nested pairs" in err

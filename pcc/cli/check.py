@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_circuit_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--vtree", metavar="FILE",
-                        help="check structured decomposability against this vtree (a JSON "
-                             "file of nested pairs, e.g. [[0, 1], 2]) instead of finding one")
+                        help="check structured decomposability against this vtree (a UCLA "
+                             ".vtree file, or a JSON file of nested pairs of 0-based "
+                             "variables, e.g. [[0, 1], 2]) instead of finding one")
 
 
 def run(args: argparse.Namespace) -> int:
