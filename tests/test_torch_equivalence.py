@@ -12,7 +12,7 @@ from pcc.ir import Circuit
 from pcc.ir.builder import _reachable
 from pcc.layering import layer
 from tests.strategies import circuits, data_for
-from tests.torch_helpers import TOLERANCE, assert_logs_close
+from tests.torch_helpers import TOLERANCE, assert_logs_close, kron_circuits
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -64,3 +64,14 @@ def test_the_chunked_evaluation_equals_one_chunk():
     x = np.random.default_rng(0).integers(0, 2, (37, 2)).astype(float)
     small = compile(circuit, dtype=torch.float64, buffer_bytes=1)          # one row per chunk
     assert_logs_close(small(x), log_likelihood(circuit, x), 1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@settings(max_examples=25)
+@given(st.data())
+def test_fused_kronecker_einsums_equal_reference(dtype, data):
+    circuit = data.draw(kron_circuits())
+    plan = layer(circuit)
+    assert any(b.op == "kron" for b in plan.blocks)
+    x = data.draw(data_for(circuit, max_rows=6))
+    assert_logs_close(compile(plan, dtype=dtype)(x), log_likelihood(circuit, x), TOLERANCE[dtype])

@@ -153,8 +153,9 @@ class _Builder:
         s = self.s
         kids = self._children_padded(groups, width, -1)
         valid = kids >= 0
-        u = np.where(valid, s.units[np.maximum(kids, 0)], 1)
-        # kronecker: the stride of child i is the product of the units after it (row-major)
+        # kronecker: the stride of child i is the product of the units after it (row-major);
+        # hadamard rows use the row itself (units 1 here keep the cumprod from overflowing)
+        u = np.where(valid & s.kron[groups][:, None], s.units[np.maximum(kids, 0)], 1)
         strides = np.cumprod(u[:, ::-1], axis=1)[:, ::-1] // u
         units = s.units[groups]
         rows = np.repeat(np.arange(len(groups)), units)

@@ -71,7 +71,7 @@ class DenseOp(BlockOp):
         x = inputs[0]                                             # (G, F, B)
         G, F, B = x.shape
         m = max_shift(x, 1)
-        s = torch.bmm(torch.exp(log_w).view(G, -1, F), torch.exp(x - m))  # type: ignore[arg-type]
+        s = torch.bmm(torch.exp(log_w).reshape(G, -1, F), torch.exp(x - m))  # type: ignore[arg-type]
         return (safe_log(s) + m).reshape(-1, B)
 
 
@@ -94,7 +94,7 @@ class KronOp(BlockOp):
         ma, mb = max_shift(a, 2), max_shift(b, 2)
         ea = torch.exp(a - ma).reshape(G * P, Ka, B)
         eb = torch.exp(b - mb).reshape(G * P, Kb, B)
-        w = torch.exp(log_w).view(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K, Ka, Kb)  # type: ignore[arg-type]
+        w = torch.exp(log_w).reshape(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K, Ka, Kb)  # type: ignore[arg-type]
         if K <= Kb:   # contract j first: the intermediate is (K, Ka) per pair
             t = torch.bmm(w.reshape(G * P, K * Ka, Kb), eb).view(G * P, K, Ka, B)
             s = (t * ea[:, None]).sum(2)

@@ -97,7 +97,7 @@ class CompiledCircuit(nn.Module):
         inner = [b for b in self.plan.blocks if b.op != "input"]
         for block, op in zip(inner, self.program.blocks):
             if op.table is not None:
-                slots = block.weight_slots.reshape(op.table.theta.shape)  # type: ignore[union-attr]
+                slots = block.weight_slots.reshape(op.table.theta.shape[::-1])  # type: ignore[union-attr]
                 weights[slots[slots >= 0]] = op.table.values()[slots >= 0]
         for g, start in enumerate(self.plan.weight_ptr):
             if start >= 0:

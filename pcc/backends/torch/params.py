@@ -29,19 +29,27 @@ class LogTable(nn.Module):
         with np.errstate(divide="ignore"):
             theta = np.where(live, np.log(np.where(live, values, 1.0)), 0.0)
         total = np.where(valid, values, 0.0).sum(axis=1)
-        self.theta = nn.Parameter(torch.as_tensor(theta, dtype=dtype))
-        self.register_buffer("live", torch.as_tensor(live), persistent=False)
-        self.register_buffer("normalized", torch.as_tensor(
-            np.abs(total - 1.0) <= NORMALIZED_TOLERANCE), persistent=False)
+        # stored transposed, (columns, rows): torch normalizes along a short last axis many
+        # times slower than along the first one
+        self.theta = nn.Parameter(torch.as_tensor(theta.T.copy(), dtype=dtype))
+        self.register_buffer("live", torch.as_tensor(live.T.copy()), persistent=False)
+        normalized = np.abs(total - 1.0) <= NORMALIZED_TOLERANCE
+        self.register_buffer("normalized", torch.as_tensor(normalized), persistent=False)
+        # plain flags, so that the common cases cost no device sync and no extra ops
+        self.any_normalized = bool(normalized.any())
+        self.all_normalized_live = bool(normalized.all() and live.all())
 
     def forward(self) -> torch.Tensor:
-        """The (rows, columns) log-values; -inf at structural zeros and padding."""
+        """The (rows, columns) log-values (a transposed view); -inf at structural zeros and
+        padding."""
+        if self.all_normalized_live:
+            return torch.log_softmax(self.theta, dim=0).t()
         masked = torch.where(self.live, self.theta, NEG_INF)
-        if not bool(self.normalized.any()):
-            return masked
+        if not self.any_normalized:
+            return masked.t()
         # a row with no live entry is never normalized; replace it so log_softmax has no NaN
-        safe = torch.where(self.live.any(1, keepdim=True), masked, 0.0)
-        return torch.where(self.normalized[:, None], torch.log_softmax(safe, dim=1), masked)
+        safe = torch.where(self.live.any(0, keepdim=True), masked, 0.0)
+        return torch.where(self.normalized[None, :], torch.log_softmax(safe, dim=0), masked).t()
 
     def values(self) -> np.ndarray:
         """The current table as float64 non-negative values (0 at structural zeros)."""
