@@ -9,7 +9,7 @@ import argparse
 import sys
 from types import ModuleType
 
-from pcc.cli import check, convert, demo, eval, info, viz
+from pcc.cli import check, convert, demo, eval, info, train, viz
 from pcc.ir.errors import PccError
 
 # name -> module with `add_arguments(parser)`, `run(args) -> int` and a docstring for the help
@@ -20,6 +20,7 @@ COMMANDS: dict[str, ModuleType] = {
     "convert": convert,
     "demo": demo,
     "viz": viz,
+    "train": train,
 }
 
 

@@ -22,7 +22,7 @@ class TorchEMAccess:
     def __init__(self, model: CompiledCircuit):
         self.model = model
         self.tables = [b.table for b in model.program.blocks if b.table is not None]
-        self.weight_live = [t.live for t in self.tables]
+        self.weight_live = [_live(t) for t in self.tables]
         self.input_families = [type(f).__name__.lower() for f in model.families]
         self.input_vars = [f.var for f in model.families]
 
@@ -48,8 +48,7 @@ class TorchEMAccess:
         """Write normalized log-weights (-inf and padding entries are left as they are)."""
         with torch.no_grad():
             for table, lw in zip(self.tables, log_ws):
-                theta = table.theta
-                theta.copy_(torch.where(table.live, lw.to(theta.dtype), theta))
+                _assign(table, lw, _live(table))
 
     def input_params(self, i: int) -> dict[str, torch.Tensor]:
         """Parameters of input block i as float64 tensors with a leading units axis."""
@@ -67,29 +66,59 @@ class TorchEMAccess:
                 return {"rate": family.log_rate.double().exp()}
         raise ValueError(f"EM cannot train {name} inputs (input block {i})")
 
-    def set_input_params(self, i: int, params: dict[str, torch.Tensor]) -> None:
+    def set_input_params(self, i: int, params: dict[str, torch.Tensor],
+                         units: torch.Tensor) -> None:
+        """Write the parameters of the `units` (bool mask) of input block i; the other units'
+        stored values are not touched at all (not even rounded through a log and back)."""
         family: Family = self.model.families[i]
         name = self.input_families[i]
         with torch.no_grad():
             if name in ("bernoulli", "binomial"):
                 p = params["p"]
-                _write_table(family.table, torch.stack([1 - p, p], 1))
+                _write_table(family.table, torch.stack([1 - p, p], 1), units)
             elif name == "categorical":
-                _write_table(family.table, params["probs"])
+                _write_table(family.table, params["probs"], units)
             elif name == "gaussian":
-                family.mean.copy_(params["mean"])
-                family.log_std.copy_(params["std"].log())
+                _write(family.mean, params["mean"], units)
+                _write(family.log_std, params["std"].log(), units)
             elif name == "poisson":
-                family.log_rate.copy_(params["rate"].log())
+                _write(family.log_rate, params["rate"].log(), units)
 
 
-def _write_table(table: torch.nn.Module, values: torch.Tensor) -> None:
+def _write(param: torch.Tensor, values: torch.Tensor, units: torch.Tensor) -> None:
+    param.copy_(torch.where(units, values.to(param.dtype), param))
+
+
+def _write_table(table: torch.nn.Module, values: torch.Tensor, units: torch.Tensor) -> None:
     """Set a LogTable's live entries to log(values); its log-softmax renormalizes each row over
     its live entries (padding of ragged categorical rows stays out)."""
     logs = values.clamp_min(0).log().to(table.theta.dtype)
     # a live entry that EM drives to exactly zero stays live (a tiny value, not -inf)
     logs = torch.where(torch.isfinite(logs), logs, torch.finfo(logs.dtype).min / 2)
-    table.theta.copy_(torch.where(table.live, logs, table.theta))
+    _assign(table, logs, _live(table) & units[:, None])
+
+
+def _live(table: torch.nn.Module) -> torch.Tensor:
+    """The table's live mask in the (rows, columns) orientation of `table()`."""
+    return table.live.t() if _transposed(table) else table.live
+
+
+def _transposed(table: torch.nn.Module) -> bool:
+    """Whether the backend stores `theta` as (columns, rows), `table()` being a transposed view
+    (it normalizes faster along the first axis); both layouts have existed."""
+    view = table()
+    if tuple(table.theta.shape) != tuple(view.shape):
+        return True
+    return view.shape[0] > 1 and not view.is_contiguous() and view.t().is_contiguous()
+
+
+def _assign(table: torch.nn.Module, log_values: torch.Tensor, where: torch.Tensor) -> None:
+    """Set theta so that `table()` reads `log_values` at `where` (rows, columns); a normalized
+    row's log-softmax leaves normalized log-values as they are."""
+    theta = table.theta
+    if _transposed(table):
+        log_values, where = log_values.t(), where.t()
+    theta.copy_(torch.where(where, log_values.to(theta.dtype), theta))
 
 
 def em_access(model: torch.nn.Module) -> TorchEMAccess:

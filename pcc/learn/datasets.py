@@ -7,7 +7,6 @@ images, their (height, width) shape. For an IDX folder, `split` picks `train-*` 
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -32,33 +31,11 @@ def read_data(path: str | Path, split: str = "train") -> tuple[np.ndarray, tuple
 
 
 def read_table(path: Path) -> np.ndarray:
-    """A comma-separated numeric table, one example per line; '?' or empty fields are missing.
-    Uses pcc.io.datafile when that reader is installed, else a small reader of its own."""
-    try:
-        from pcc.io.datafile import read_datafile  # type: ignore[import-not-found]
-    except ImportError:
-        read_datafile = None
-    if read_datafile is not None:
-        return np.asarray(read_datafile(path), dtype=np.float64)
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
-    rows: list[list[float]] = []
-    with opener(path, "rt") as handle:  # type: ignore[operator]
-        for line_no, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            row = []
-            for col, field in enumerate(line.split(","), start=1):
-                field = field.strip()
-                try:
-                    row.append(np.nan if field in ("", "?", "nan", "NaN") else float(field))
-                except ValueError:
-                    raise FormatError(f"not a number: {field!r} (column {col})", str(path),
-                                      line_no) from None
-            if rows and len(row) != len(rows[0]):
-                raise FormatError(f"{len(row)} fields, but the first line has {len(rows[0])}",
-                                  str(path), line_no)
-            rows.append(row)
-    if not rows:
-        raise FormatError("no data rows", str(path))
-    return np.array(rows, dtype=np.float64)
+    """A comma-separated numeric table (pcc.io.datafile: gzip, missing marks, headers)."""
+    from pcc.io.datafile import read_data as read_datafile
+
+    table = read_datafile(path)
+    if table.weights is not None:
+        raise FormatError("weighted rows (Libra 'weight|' prefixes) cannot be trained on yet",
+                          str(path))
+    return np.asarray(table.values, dtype=np.float64)

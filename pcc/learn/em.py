@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from pcc.learn.access import em_access
-from pcc.learn.leaves import (interpolate, keep_unobserved, m_step, observed_mass,
+from pcc.learn.leaves import (OBSERVED, interpolate, keep_unobserved, m_step, observed_mass,
                               sufficient_statistics)
 
 
@@ -71,7 +71,7 @@ class EM:
             old_params = self.access.input_params(i)
             new = m_step(family, old_params, stats, total, self.prior, self.min_std)
             new = keep_unobserved(old_params, interpolate(old_params, new, step), observed)
-            self.access.set_input_params(i, new)
+            self.access.set_input_params(i, new, units=observed > OBSERVED)
         self._reset()
 
 

@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 
 Params = dict[str, torch.Tensor]
+OBSERVED = 1e-12  # posterior mass on observed values below which a unit keeps its parameters
 EM_FAMILIES = ("bernoulli", "categorical", "binomial", "gaussian", "poisson")
 
 
@@ -34,7 +35,7 @@ def observed_mass(x: torch.Tensor, resp: torch.Tensor) -> torch.Tensor:
 
 def keep_unobserved(old: Params, new: Params, observed: torch.Tensor) -> Params:
     """`new`, except that units with no observed mass keep their `old` parameters exactly."""
-    alive = observed > 1e-12
+    alive = observed > OBSERVED
     out = {}
     for name, value in new.items():
         mask = alive.reshape((-1,) + (1,) * (value.dim() - 1))
