@@ -52,6 +52,12 @@ class Block:
     padding: float = 0.0            # share of padded slots among all input slots
     fused: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
+    def __post_init__(self) -> None:
+        for name in ("groups", "index", "index_b", "weight_slots", "fused"):
+            array = getattr(self, name)
+            if array is not None:
+                array.setflags(write=False)  # the plan is a frozen value
+
     @property
     def rows(self) -> int:
         return self.stop - self.start
@@ -69,6 +75,10 @@ class LayeredCircuit:
     num_columns: int
     num_weights: int
     padding_budget: float
+
+    def __post_init__(self) -> None:
+        for array in (self.offsets, self.depths, self.weight_ptr):
+            array.setflags(write=False)
 
     @property
     def root_columns(self) -> tuple[int, int]:
