@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -175,8 +176,12 @@ class Records:
         try:
             return Circuit(groups, domains)
         except InvalidCircuitError as error:
-            raise FormatError(f"the file does not describe a valid circuit: {error}",
-                              path) from None
+            # point at the source line of the first group named in the problems
+            first = re.search(r"#(\d+)", error.problems[0])
+            origin = groups[int(first.group(1))].origin if first and \
+                int(first.group(1)) < len(groups) else None
+            where = _split_origin(origin) if origin else (path, None)
+            raise FormatError(str(error), *where) from None
 
 
 def _split_origin(origin: str | None) -> tuple[str | None, int | None]:

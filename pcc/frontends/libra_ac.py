@@ -94,11 +94,11 @@ def read_ac(path: str | Path, rec: Records, var_map: Sequence[int] | None = None
         raise FormatError("truncated file: no EOF line", name, lines[-1].number + 1)
     if not node:
         raise FormatError("the circuit has no nodes", name)
-    if node[-1] == _CONST:
-        raise FormatError("the root is a constant: the circuit depends on no variable", name)
     if log_z[-1] == -math.inf:
         raise FormatError("the partition function is zero: the circuit gives no input "
                           "positive probability", name)
+    if node[-1] == _CONST:
+        raise FormatError("the root is a constant: the circuit depends on no variable", name)
     return node[-1], sizes, log_z[-1]
 
 

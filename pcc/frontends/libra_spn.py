@@ -128,7 +128,7 @@ def _build(folder: Path, nodes: dict[int, _Node], rec: Records, sizes: dict[int,
         if not expanded:
             on_path.add(node_id)
             stack.append((node_id, True))
-            for t, child in enumerate(node.children):
+            for t, child in reversed(list(enumerate(node.children))):  # first child first
                 if child not in nodes:
                     raise node.children_line.error(  # type: ignore[union-attr]
                         "unknown child id (no such record, or a null placeholder)", t)

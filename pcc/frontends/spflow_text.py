@@ -103,7 +103,7 @@ class _Parser:
         self.features = features
         self.specs: list[tuple] = []      # ("sum", [w], [child]) | ("product", [child]) | leaf
         self.names: dict[str, int] = {}   # ref-graph name -> spec index
-        self.refs: list[tuple[int, int, list[str]]] = []  # ref-graph: spec, token index, names
+        self.refs: list[tuple[int, list[int], list[str]]] = []  # spec, token indices, names
 
     # -- shared leaves -----------------------------------------------------------------
     def leaf(self) -> int:
@@ -195,11 +195,12 @@ class _Parser:
             t.take("(")
             weights: list[float] = []
             child_names: list[str] = []
-            list_at = t.i
+            child_at: list[int] = []
             while True:
                 if head == "SumNode":
                     weights.append(t.number())
                     t.take("*")
+                child_at.append(t.i)
                 child_names.append(t.take(kind="name"))
                 if t.peek() != ",":
                     break
@@ -212,7 +213,7 @@ class _Parser:
             spec: tuple = (("sum", weights, child_names, origin) if head == "SumNode"
                            else ("product", child_names, origin))
             self.specs.append(spec)
-            self.refs.append((len(self.specs) - 1, list_at, child_names))
+            self.refs.append((len(self.specs) - 1, child_at, child_names))
         else:
             self.leaf()
         index = len(self.specs) - 1
@@ -262,7 +263,7 @@ def _build(parser: _Parser, root: int, path: str, num_vars: int | None) -> Circu
         resolved = []
         for k, child in enumerate(child_names):
             if child not in parser.names:
-                parser.t.i = at
+                parser.t.i = at[k]
                 raise parser.t.error(f"child {child!r} is not defined")
             resolved.append(parser.names[child])
         children[index] = resolved

@@ -138,7 +138,7 @@ def check_columns(data: DataFile, domains: Sequence[Domain]) -> np.ndarray:
         bad = domain.outside(values[:, column])
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise FormatError(f"column {column} (x{column}) holds {values[row, column]!r}, "
+            raise FormatError(f"column {column} (x{column}) holds {float(values[row, column])!r}, "
                               f"outside the domain {domain}: expected {domain.describe_values()} "
                               f"or a missing-value mark ({int(bad.sum())} such rows)",
                               data.path, int(data.line_numbers[row]), _column_start(data, row,
