@@ -133,6 +133,13 @@ def test_misuse_exits_2(files, capsys):
     assert main(["check", "--format", "pcc", str(files["sdd_like"])]) == 0
 
 
+def test_the_determinism_budget_option(files, capsys):
+    status, out, _ = run(capsys, "check", "--determinism-budget", "0", files["sdd_like"])
+    assert status == 0 and "deterministic: unknown (sum #" in out and "gave up after 0 steps" in out
+    status, _, err = run(capsys, "info", "--determinism-budget", "-3", files["sdd_like"])
+    assert status == 2 and err == "pcc info: error: --determinism-budget must be >= 0, got -3\n"
+
+
 def test_debug_shows_the_traceback(tmp_path):
     from pcc.ir import FormatError
 

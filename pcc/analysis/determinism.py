@@ -22,7 +22,7 @@ import numpy as np
 from pcc.analysis.report import Report, Unproved
 from pcc.ir import Circuit, Input, Product, Sum
 
-BUDGET = 200_000  # disjointness steps before giving up
+BUDGET = 1_000_000  # disjointness steps before giving up: a few seconds at most
 MAX_RECURSION = 100_000
 Unit = tuple[int, int]  # (group id, unit index)
 
@@ -52,29 +52,46 @@ def _support(group: Input) -> list[int | None]:
 
 
 class _Prover:
+    """Units are ints: `offset[g] + u` is unit u of group g (cheap to hash and compare)."""
+
     def __init__(self, circuit: Circuit, budget: int):
         self.circuit = circuit
         self.masks = circuit.scope_masks
+        self.kinds = [g.kind for g in circuit.groups]
+        units = np.array([g.units for g in circuit.groups], dtype=np.int64)
+        self.offset = np.concatenate([[0], np.cumsum(units)[:-1]]).astype(np.int64).tolist()
+        self.group_of = np.repeat(np.arange(len(units)), units).tolist()
+        self.count = int(units.sum())
         self.budget = self.total = budget
-        self.memo: dict[tuple[Unit, Unit], bool] = {}
-        self.kids: dict[int, list[tuple[Unit, ...]]] = {}
+        self.memo: dict[int, bool] = {}
+        self.kids: dict[int, list[tuple[int, ...]]] = {}
         self.supports: dict[int, list[int | None]] = {}
 
-    def children(self, unit: Unit) -> tuple[Unit, ...]:
-        """The child units of a sum unit (non-zero weight) or product unit."""
-        g, u = unit
-        if g not in self.kids:
-            self.kids[g] = _unit_children(self.circuit, self.circuit.groups[g])  # type: ignore
-        return self.kids[g][u]
+    def unit(self, uid: int) -> tuple[int, int]:
+        g = self.group_of[uid]
+        return g, uid - self.offset[g]
 
-    def support(self, unit: Unit) -> int | None:
-        g, u = unit
+    def children(self, uid: int) -> tuple[int, ...]:
+        """The child units of a sum unit (non-zero weight) or product unit."""
+        g = self.group_of[uid]
+        if g not in self.kids:
+            group = self.circuit.groups[g]
+            self.kids[g] = [tuple(self.offset[c] + u for c, u in kids)
+                            for kids in _unit_children(self.circuit, group)]  # type: ignore
+        return self.kids[g][uid - self.offset[g]]
+
+    def support(self, uid: int) -> int | None:
+        g = self.group_of[uid]
         if g not in self.supports:
             self.supports[g] = _support(self.circuit.groups[g])  # type: ignore[arg-type]
-        return self.supports[g][u]
+        return self.supports[g][uid - self.offset[g]]
 
-    def disjoint(self, a: Unit, b: Unit) -> bool:
-        key = (a, b) if a <= b else (b, a)
+    def disjoint(self, a: int, b: int) -> bool:
+        # free answers first (no budget, no memo): a unit meets itself (unless it is zero,
+        # which we do not try to prove), and units over disjoint scopes always meet
+        if a == b or not self.masks[self.group_of[a]] & self.masks[self.group_of[b]]:
+            return False
+        key = a * self.count + b if a < b else b * self.count + a
         known = self.memo.get(key)
         if known is not None:
             return known
@@ -85,11 +102,8 @@ class _Prover:
         self.memo[key] = result
         return result
 
-    def _disjoint(self, a: Unit, b: Unit) -> bool:
-        masks, groups = self.masks, self.circuit.groups
-        if not masks[a[0]] & masks[b[0]]:
-            return False
-        kind_a, kind_b = groups[a[0]].kind, groups[b[0]].kind
+    def _disjoint(self, a: int, b: int) -> bool:
+        kind_a, kind_b = self.kinds[self.group_of[a]], self.kinds[self.group_of[b]]
         # plain loops, not all()/any() over generators: Python-to-Python calls do not grow
         # the C stack, so a raised recursion limit is safe for deep circuits
         if kind_a == "sum":
@@ -160,11 +174,11 @@ def determinism(circuit: Circuit, budget: int = BUDGET) -> Report:
 def _first_unproved(prover: _Prover, id: int, units: int) -> Unproved | None:
     try:
         for u in range(units):
-            kids = prover.children((id, u))
+            kids = prover.children(prover.offset[id] + u)
             for i in range(len(kids)):
                 for j in range(i + 1, len(kids)):
                     if not prover.disjoint(kids[i], kids[j]):
-                        (g, a), (h, b) = kids[i], kids[j]
+                        (g, a), (h, b) = prover.unit(kids[i]), prover.unit(kids[j])
                         return Unproved(id, "sum", f"sum #{id} unit {u}: children #{g} unit {a} "
                                                    f"and #{h} unit {b} not proved disjoint")
     except _OutOfBudget:

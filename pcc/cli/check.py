@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from pcc.cli.common import add_circuit_arguments, read_circuit, read_vtree
+from pcc.cli.common import add_circuit_arguments, budget_of, read_circuit, read_vtree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_circuit_arguments(parser)
+    parser.add_argument("--determinism-budget", type=int, default=None, metavar="STEPS",
+                        help="steps the determinism proof may take before it answers "
+                             "'unknown' (default: 1000000, a few seconds)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--vtree", metavar="FILE",
                         help="check structured decomposability against this vtree (a UCLA "
@@ -28,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     circuit = read_circuit(args)
     vtree = read_vtree(args.vtree) if args.vtree else None
-    report = check(circuit, vtree=vtree)
+    report = check(circuit, vtree=vtree, determinism_budget=budget_of(args))
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:

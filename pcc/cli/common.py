@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pcc.ir import Circuit, FormatError, Vtree
+from pcc.ir import Circuit, FormatError, PccError, Vtree
 
 
 def _format_names() -> list[str]:
@@ -44,6 +44,22 @@ def read_circuit(args: argparse.Namespace) -> Circuit:
     if vtree and _ucla_vtree(vtree) and _choose(args.file, args.format).name == "psdd":
         options["vtree"] = vtree  # the PSDD reader checks every node's vtree id against it
     return load_circuit(args.file, format=args.format, **options)
+
+
+def budget_of(args: argparse.Namespace) -> int:
+    """`--determinism-budget` (default: the analysis' own); a negative value is misuse."""
+    from pcc.analysis.determinism import BUDGET
+
+    budget = getattr(args, "determinism_budget", None)
+    if budget is None:
+        return BUDGET
+    if budget < 0:
+        raise UsageError(f"--determinism-budget must be >= 0, got {budget}")
+    return int(budget)
+
+
+class UsageError(PccError):
+    """A command was given an argument it cannot use (exit status 2, like bad input)."""
 
 
 def read_vtree(path: str) -> Vtree:

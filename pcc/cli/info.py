@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from pcc.cli.common import add_circuit_arguments, read_circuit
+from pcc.cli.common import add_circuit_arguments, budget_of, read_circuit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_circuit_arguments(parser)
+    parser.add_argument("--determinism-budget", type=int, default=None, metavar="STEPS",
+                        help="steps the determinism proof may take before it answers "
+                             "'unknown' (default: 1000000, a few seconds)")
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
 
 
@@ -23,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from pcc.analysis import check, format_report, format_stats
 
     circuit = read_circuit(args)
-    report = check(circuit)
+    report = check(circuit, determinism_budget=budget_of(args))
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
         return 0
