@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from pcc.analysis import check_vtree, implied_vtree, structured
+from pcc.analysis import check_vtree, format_report, implied_vtree, structured
 from pcc.analysis.report import vtree_nested, vtree_text
 from pcc.analysis.structured import respects
 from pcc.ir import BINARY, CircuitBuilder, Vtree, vars_to_mask
@@ -63,3 +63,5 @@ def test_a_deep_chain_finds_its_right_linear_vtree_quickly():
         assert nested[0] == v
         nested = nested[1]
     assert check_vtree(circuit, found) == []
+    assert "implied vtree over 300 variables (--json prints it)" in format_report(
+        structured(circuit))

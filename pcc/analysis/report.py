@@ -30,6 +30,7 @@ from pcc.ir.vtree import Vtree
 
 PROPERTIES = ("smoothness", "decomposability", "structured-decomposability", "normalization")
 MAX_SHOWN_VARS = 24
+MAX_VTREE_TEXT = 120
 
 
 def format_scope(mask: int) -> str:
@@ -173,7 +174,11 @@ def format_report(report: Report, list_violations: bool = True) -> str:
                 and not report.of(property) and report.decomposable is False:
             text = "no (the circuit is not decomposable)"
         if property == "structured-decomposability" and report.vtree is not None:
-            text += f", {report.vtree_source} vtree {vtree_text(report.vtree)}"
+            shown = vtree_text(report.vtree)
+            if len(shown) > MAX_VTREE_TEXT:  # hundreds of variables: not one line of text
+                leaves = sum(1 for v in report.vtree.var if v >= 0)
+                shown = f"over {leaves} variables (--json prints it)"
+            text += f", {report.vtree_source} vtree {shown}"
         lines.append(f"{label}: {text}")
     if report.deterministic is not None:
         text = report.deterministic
