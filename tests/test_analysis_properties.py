@@ -65,7 +65,7 @@ def _all_vtrees(variables: tuple[int, ...]) -> list[object]:
     for pick in range(2 ** len(rest) - 1):  # the left side holds `first`; right is non-empty
         left = (first,) + tuple(v for k, v in enumerate(rest) if pick >> k & 1)
         right = tuple(v for k, v in enumerate(rest) if not pick >> k & 1)
-        out += [(l, r) for l in _all_vtrees(left) for r in _all_vtrees(right)]
+        out += [(a, b) for a in _all_vtrees(left) for b in _all_vtrees(right)]
     return out
 
 
