@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-size", type=float, default=0.1, help="online EM step size")
     parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
     parser.add_argument("--patience", type=int, default=5, help="early stopping patience")
+    parser.add_argument("--time-limit", type=float, help="start no epoch after this many seconds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--checkpoint", help="checkpoint file (resumed from when it exists)")
@@ -85,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(method=args.method, epochs=args.epochs,
                          batch_size=args.batch_size or None, step_size=args.step_size,
                          lr=args.lr, patience=args.patience, seed=args.seed,
-                         checkpoint=args.checkpoint, progress=not args.no_progress)
+                         checkpoint=args.checkpoint, progress=not args.no_progress,
+                         time_limit=args.time_limit)
     history = fit(model, train, valid, config)
     seconds = time.perf_counter() - started
     trained = model.to_circuit()

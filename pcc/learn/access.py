@@ -22,7 +22,10 @@ class TorchEMAccess:
     def __init__(self, model: CompiledCircuit):
         self.model = model
         self.tables = [b.table for b in model.program.blocks if b.table is not None]
-        self.weight_live = [_live(t) for t in self.tables]
+        # how each table is stored is fixed when the model is built: look once
+        tables = self.tables + [f.table for f in model.families if hasattr(f, "table")]
+        self._flip = {id(t): _transposed(t) for t in tables}
+        self.weight_live = [self._live(t) for t in self.tables]
         self.input_families = [type(f).__name__.lower() for f in model.families]
         self.input_vars = [f.var for f in model.families]
 
@@ -48,7 +51,7 @@ class TorchEMAccess:
         """Write normalized log-weights (-inf and padding entries are left as they are)."""
         with torch.no_grad():
             for table, lw in zip(self.tables, log_ws):
-                _assign(table, lw, _live(table))
+                self._assign(table, lw, self._live(table))
 
     def input_params(self, i: int) -> dict[str, torch.Tensor]:
         """Parameters of input block i as float64 tensors with a leading units axis."""
@@ -75,32 +78,40 @@ class TorchEMAccess:
         with torch.no_grad():
             if name in ("bernoulli", "binomial"):
                 p = params["p"]
-                _write_table(family.table, torch.stack([1 - p, p], 1), units)
+                self._write_table(family.table, torch.stack([1 - p, p], 1), units)
             elif name == "categorical":
-                _write_table(family.table, params["probs"], units)
+                self._write_table(family.table, params["probs"], units)
             elif name == "gaussian":
                 _write(family.mean, params["mean"], units)
                 _write(family.log_std, params["std"].log(), units)
             elif name == "poisson":
                 _write(family.log_rate, params["rate"].log(), units)
 
+    def _live(self, table: torch.nn.Module) -> torch.Tensor:
+        """The table's live mask in the (rows, columns) orientation of `table()`."""
+        return table.live.t() if self._flip[id(table)] else table.live
+
+    def _assign(self, table: torch.nn.Module, log_values: torch.Tensor,
+                where: torch.Tensor) -> None:
+        """Set theta so that `table()` reads `log_values` at `where` (rows, columns); the
+        log-softmax of a normalized row leaves normalized log-values as they are."""
+        theta = table.theta
+        if self._flip[id(table)]:
+            log_values, where = log_values.t(), where.t()
+        theta.copy_(torch.where(where, log_values.to(theta.dtype), theta))
+
+    def _write_table(self, table: torch.nn.Module, values: torch.Tensor,
+                     units: torch.Tensor) -> None:
+        """Set a LogTable's live entries of `units` to log(values); its log-softmax renormalizes
+        each row over its live entries (padding of ragged categorical rows stays out)."""
+        logs = values.clamp_min(0).log().to(table.theta.dtype)
+        # a live entry that EM drives to exactly zero stays live (a tiny value, not -inf)
+        logs = torch.where(torch.isfinite(logs), logs, torch.finfo(logs.dtype).min / 2)
+        self._assign(table, logs, self._live(table) & units[:, None])
+
 
 def _write(param: torch.Tensor, values: torch.Tensor, units: torch.Tensor) -> None:
     param.copy_(torch.where(units, values.to(param.dtype), param))
-
-
-def _write_table(table: torch.nn.Module, values: torch.Tensor, units: torch.Tensor) -> None:
-    """Set a LogTable's live entries to log(values); its log-softmax renormalizes each row over
-    its live entries (padding of ragged categorical rows stays out)."""
-    logs = values.clamp_min(0).log().to(table.theta.dtype)
-    # a live entry that EM drives to exactly zero stays live (a tiny value, not -inf)
-    logs = torch.where(torch.isfinite(logs), logs, torch.finfo(logs.dtype).min / 2)
-    _assign(table, logs, _live(table) & units[:, None])
-
-
-def _live(table: torch.nn.Module) -> torch.Tensor:
-    """The table's live mask in the (rows, columns) orientation of `table()`."""
-    return table.live.t() if _transposed(table) else table.live
 
 
 def _transposed(table: torch.nn.Module) -> bool:
@@ -110,15 +121,6 @@ def _transposed(table: torch.nn.Module) -> bool:
     if tuple(table.theta.shape) != tuple(view.shape):
         return True
     return view.shape[0] > 1 and not view.is_contiguous() and view.t().is_contiguous()
-
-
-def _assign(table: torch.nn.Module, log_values: torch.Tensor, where: torch.Tensor) -> None:
-    """Set theta so that `table()` reads `log_values` at `where` (rows, columns); a normalized
-    row's log-softmax leaves normalized log-values as they are."""
-    theta = table.theta
-    if _transposed(table):
-        log_values, where = log_values.t(), where.t()
-    theta.copy_(torch.where(where, log_values.to(theta.dtype), theta))
 
 
 def em_access(model: torch.nn.Module) -> TorchEMAccess:

@@ -39,6 +39,7 @@ class TrainConfig:
     checkpoint: str | None = None   # file written after every epoch; resumed from if present
     progress: bool = True
     eval_batch_size: int = 1000
+    time_limit: float | None = None  # seconds: no new epoch starts once training took this long
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -96,7 +97,8 @@ def fit(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None = No
     batches = len(range(0, len(train), chunk))
     bar = _progress(config, batches)
     for epoch in range(start_epoch, config.epochs):
-        if history.stopped_early:
+        if history.stopped_early or (config.time_limit is not None and
+                                     sum(history.seconds) >= config.time_limit):
             break
         began = time.perf_counter()
         order = rng.permutation(len(train)) if online else np.arange(len(train))
