@@ -66,6 +66,9 @@ class _Tokens:
         j = self.i + ahead
         return self.items[j][1] if j < len(self.items) else ""
 
+    def peek_kind(self) -> str:
+        return self.items[self.i][0] if self.i < len(self.items) else ""
+
     def origin(self) -> str:
         offset = self.items[min(self.i, len(self.items) - 1)][2] if self.items else 0
         return f"{self.path}:{self.text.count(chr(10), 0, offset) + 1}"
@@ -161,7 +164,7 @@ class _Parser:
             return self.leaf()
         origin = t.origin()
         t.take("(")
-        if t.items[t.i][0] == "num" and t.peek(1) == "*":
+        if t.peek_kind() == "num" and t.peek(1) == "*":
             weights, children = [], []
             while True:
                 weights.append(t.number())
@@ -250,7 +253,10 @@ def load_spflow_text(path: str | Path, feature_names: Sequence[str] | None = Non
         raise FormatError("empty file", name)
     parser = _Parser(tokens, features)
     graph = tokens.items[0][0] == "name" and tokens.peek(1) not in ("(",)
-    root = parser.graph_node() if graph else parser.equation()
+    try:
+        root = parser.graph_node() if graph else parser.equation()
+    except RecursionError:  # the parser recurses once per nesting level
+        raise FormatError("nodes nested too deeply for this parser", name) from None
     if tokens.i != len(tokens.items):
         raise tokens.error("unexpected text after the root node")
     return _build(parser, root, name, len(features) if features is not None else None)
