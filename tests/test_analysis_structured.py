@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pcc.analysis import check_vtree, format_report, implied_vtree, structured
 from pcc.analysis.report import vtree_nested, vtree_text
-from pcc.analysis.structured import respects
+from pcc.analysis.structured import Covering, respects
 from pcc.ir import BINARY, CircuitBuilder, Vtree, vars_to_mask
 from tests import analysis_circuits as make
 
@@ -49,7 +52,7 @@ def test_a_product_of_one_child_and_a_single_variable_need_no_vtree_split():
 
 
 def test_a_deep_chain_finds_its_right_linear_vtree_quickly():
-    n = 300
+    n = 2000
     b = CircuitBuilder([BINARY] * n)
     acc = b.bernoulli(n - 1, p=0.5)
     for v in reversed(range(n - 1)):
@@ -62,6 +65,29 @@ def test_a_deep_chain_finds_its_right_linear_vtree_quickly():
     for v in range(n - 1):  # right-linear: (0, (1, (2, ...)))
         assert nested[0] == v
         nested = nested[1]
+    start = time.perf_counter()
     assert check_vtree(circuit, found) == []
-    assert "implied vtree over 300 variables (--json prints it)" in format_report(
+    assert time.perf_counter() - start < 5
+    assert "implied vtree over 2000 variables (--json prints it)" in format_report(
         structured(circuit))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12).flatmap(lambda n: st.tuples(st.permutations(range(n)),
+                                                       st.lists(st.integers(0, 2), min_size=n,
+                                                                max_size=n),
+                                                       st.integers(1, 2 ** n - 1))))
+def test_fast_lowest_covering_agrees_with_the_vtree(drawn):
+    """Random vtree shapes (joining leaves by random choices) and random variable sets."""
+    order, choices, pick = drawn
+    nodes: list[object] = list(order)
+    for c in choices:
+        if len(nodes) < 2:
+            break
+        k = c % (len(nodes) - 1)
+        nodes[k:k + 2] = [(nodes[k], nodes[k + 1])]
+    while len(nodes) > 1:
+        nodes[:2] = [(nodes[0], nodes[1])]
+    vtree = Vtree.from_nested(nodes[0])
+    mask = vars_to_mask([v for k, v in enumerate(sorted(order)) if pick >> k & 1])
+    assert Covering(vtree).lowest(mask) == vtree.lowest_covering(mask)

@@ -11,7 +11,10 @@ children share variables is reported by `decomposability`, not here.
 
 from __future__ import annotations
 
+import numpy as np
+
 from pcc.analysis.decomposability import overlapping
+from pcc.analysis.implied_vtree import implied_vtree as find_implied_vtree
 from pcc.analysis.report import Report, Violation, format_scope
 from pcc.analysis.smoothness import describe_children
 from pcc.ir import Circuit, Vtree
@@ -33,9 +36,66 @@ def _splits(circuit: Circuit) -> list[Split]:
     return out
 
 
-def respects(vtree: Vtree, child_masks: tuple[int, ...]) -> Failure | None:
+class Covering:
+    """`Vtree.lowest_covering` in O(log depth) instead of O(depth): the lowest node covering a
+    set is the lowest common ancestor of its leftmost and rightmost leaves (in-order), found
+    by binary lifting. Deep (right-linear) vtrees over thousands of variables need this."""
+
+    def __init__(self, vtree: Vtree):
+        n = len(vtree.var)
+        self.vtree = vtree
+        parent = list(range(n))  # the root is its own parent
+        for i in range(n):
+            if vtree.left[i] >= 0:
+                parent[vtree.left[i]] = parent[vtree.right[i]] = i
+        self.leaves: list[int] = []  # leaf nodes left to right
+        stack = [vtree.root]
+        while stack:
+            node = stack.pop()
+            if vtree.var[node] >= 0:
+                self.leaves.append(node)
+            else:
+                stack += [vtree.right[node], vtree.left[node]]
+        self.position = np.full(max(vtree.var) + 1, -1, dtype=np.int64)
+        self.high = [0] * n  # position of each node's rightmost leaf
+        for k, leaf in enumerate(self.leaves):
+            self.position[vtree.var[leaf]] = k
+            self.high[leaf] = k
+        for i in range(n):  # children come before parents
+            if vtree.var[i] < 0:
+                self.high[i] = self.high[vtree.right[i]]
+        self.jumps = [parent]
+        while (1 << len(self.jumps)) < n:
+            last = self.jumps[-1]
+            self.jumps.append([last[last[i]] for i in range(n)])
+        self.memo: dict[int, int] = {}
+
+    def lowest(self, mask: int) -> int:
+        """The deepest node whose variables include those of `mask` (all in the vtree)."""
+        found = self.memo.get(mask)
+        if found is not None:
+            return found
+        nbytes = (mask.bit_length() + 7) // 8
+        bits = np.unpackbits(np.frombuffer(mask.to_bytes(nbytes, "little"), np.uint8),
+                             bitorder="little")
+        positions = self.position[np.flatnonzero(bits)]
+        first, last = int(positions.min()), int(positions.max())
+        node = self.leaves[first]
+        if first != last:
+            # climb to the highest ancestor that still ends before `last`; its parent covers it
+            for level in reversed(self.jumps):
+                if self.high[level[node]] < last:
+                    node = level[node]
+            node = self.jumps[0][node]
+        self.memo[mask] = node
+        return node
+
+
+def respects(vtree: Vtree, child_masks: tuple[int, ...],
+             covering: Covering | None = None) -> Failure | None:
     """None when the scopes split recursively along `vtree`; otherwise the vtree node where
     the split fails, the indices of the children split there, and those that straddle it."""
+    lowest = (covering or Covering(vtree)).lowest
     stack = [tuple(range(len(child_masks)))]
     while stack:
         part = stack.pop()
@@ -44,7 +104,7 @@ def respects(vtree: Vtree, child_masks: tuple[int, ...]) -> Failure | None:
         union = 0
         for i in part:
             union |= child_masks[i]
-        node = vtree.lowest_covering(union)
+        node = lowest(union)
         if vtree.var[node] >= 0:  # two disjoint non-empty scopes never share one leaf
             return node, part, part
         left_mask, right_mask = vtree.masks[vtree.left[node]], vtree.masks[vtree.right[node]]
@@ -67,6 +127,7 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
             "structured-decomposability", root.id, root.kind, (), (outside,),
             f"{root.kind} #{root.id}: the vtree lacks the variables {format_scope(outside)}"))
     memo: dict[tuple[int, ...], Failure | None] = {}
+    covering = Covering(vtree)
     for product, children, child_masks in _splits(circuit):
         union = 0
         for m in child_masks:
@@ -74,7 +135,7 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
         if union & outside:
             continue  # already reported at the root
         if child_masks not in memo:
-            memo[child_masks] = respects(vtree, child_masks)
+            memo[child_masks] = respects(vtree, child_masks, covering)
         found = memo[child_masks]
         if found is None:
             continue
@@ -95,120 +156,11 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
     return violations
 
 
-class _Components:
-    """Union-find over variable ids that also keeps each component's variables as a bitmask,
-    so that joining a scope costs one step per component it meets, not one per variable."""
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-        self.mask: dict[int, int] = {}  # root -> its variables
-
-    def find(self, v: int) -> int:
-        parent = self.parent
-        root = v
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(v, v) != root:  # path compression
-            parent[v], v = root, parent[v]
-        return root
-
-    def join(self, scope: int) -> bool:
-        """Put every variable of `scope` in one component; True when two components merged."""
-        anchor = self.find((scope & -scope).bit_length() - 1)
-        joined = self.mask.get(anchor, 1 << anchor)
-        rest = scope & ~joined
-        if not rest:
-            return False
-        while rest:
-            r = self.find((rest & -rest).bit_length() - 1)
-            theirs = self.mask.pop(r, 1 << r)
-            self.parent[r] = anchor
-            joined |= theirs
-            rest &= ~theirs
-        self.mask[anchor] = joined
-        return True
-
-
 def implied_vtree(circuit: Circuit) -> tuple[Vtree | None, Violation | None]:
-    """A vtree that every decomposable product respects, or None and a violation naming the
-    products that keep a set of variables from being split in two.
-
-    For a variable set V with its splits (products inside V, or the part of a product that fell
-    on V's side), the child scopes must each stay on one side of V's vtree node: the connected
-    components of those scopes are the finest split, and any grouping of them works (restricting
-    a valid vtree to a union of components keeps it valid), so the search never backtracks.
-    """
-    root_mask = circuit.scope_masks[-1]
-    left: list[int] = []
-    right: list[int] = []
-    var: list[int] = []
-    # distinct child-mask tuples: products over the same scopes give the same constraint
-    first: dict[tuple[int, ...], Split] = {}
-    for split in _splits(circuit):
-        first.setdefault(split[2], split)
-    # work items: (variable set, its splits); results: node index per finished item
-    tasks: list[tuple[int, list[Split]]] = [(root_mask, list(first.values()))]
-    results: dict[int, int] = {}  # position in `tasks` -> vtree node
-    order: list[tuple[int, list[int]]] = []  # (task, child tasks) built bottom-up later
-    i = 0
-    while i < len(tasks):
-        mask, splits = tasks[i]
-        if mask & (mask - 1) == 0:
-            order.append((i, []))
-            i += 1
-            continue
-        uf = _Components()
-        blamed: list[Split] = []
-        # widest scopes first: the narrower ones then mostly fall inside a component at once
-        scopes = sorted(((m.bit_count(), m, k) for k, s in enumerate(splits) for m in s[2]
-                         if m & (m - 1)), reverse=True)
-        for _, child_mask, k in scopes:
-            if uf.join(child_mask) and (not blamed or blamed[-1] is not splits[k]):
-                blamed.append(splits[k])
-        components: dict[int, int] = {}
-        rest = mask
-        while rest:
-            r = uf.find((rest & -rest).bit_length() - 1)
-            components[r] = uf.mask.get(r, 1 << r)
-            rest &= ~components[r]
-        if len(components) == 1:
-            return None, _no_vtree(mask, blamed)
-        parts = list(components.values())
-        index = {r: k for k, r in enumerate(components)}
-        sub: list[list[Split]] = [[] for _ in parts]
-        for product, children, child_masks in splits:
-            side: dict[int, list[int]] = {}
-            for k, m in enumerate(child_masks):
-                side.setdefault(index[uf.find((m & -m).bit_length() - 1)], []).append(k)
-            for part, ks in side.items():
-                if len(ks) >= 2:
-                    sub[part].append((product, tuple(children[k] for k in ks),
-                                      tuple(child_masks[k] for k in ks)))
-        order.append((i, list(range(len(tasks), len(tasks) + len(parts)))))
-        tasks += list(zip(parts, sub))
-        i += 1
-    # build nodes children-first: leaves, then a balanced tree over each set's components
-    for task, kids in reversed(order):
-        mask = tasks[task][0]
-        if not kids:
-            left.append(-1)
-            right.append(-1)
-            var.append(mask.bit_length() - 1)
-            results[task] = len(var) - 1
-            continue
-        nodes = [results[k] for k in kids]
-        while len(nodes) > 1:
-            paired = []
-            for a in range(0, len(nodes) - 1, 2):
-                left.append(nodes[a])
-                right.append(nodes[a + 1])
-                var.append(-1)
-                paired.append(len(var) - 1)
-            if len(nodes) % 2:
-                paired.append(nodes[-1])
-            nodes = paired
-        results[task] = nodes[0]
-    return Vtree(tuple(left), tuple(right), tuple(var)), None
+    """The vtree every decomposable product respects (see `pcc.analysis.implied_vtree`), or
+    None and a violation naming the products that rule every vtree out."""
+    vtree, mask, blamed = find_implied_vtree(circuit)
+    return (vtree, None) if vtree is not None else (None, _no_vtree(mask, blamed))
 
 
 def _no_vtree(mask: int, blamed: list[Split]) -> Violation:
