@@ -31,10 +31,10 @@ def _splits(circuit: Circuit) -> tuple[list[Split], Hidden]:
     is_split = [g.kind == "product" and len(g.children) >= 2
                 and not overlapping(g.children, masks)[0] for g in groups]
     up: list[tuple[int, int] | None] = [None] * len(groups)
-    for g in reversed(range(len(groups))):  # parents have larger ids: set before their children
-        if parents[g]:
-            p = parents[g][0]
-            up[g] = (p, g) if is_split[p] else up[p]
+    for i in reversed(range(len(groups))):  # parents have larger ids: set before children
+        if parents[i]:
+            p = parents[i][0]
+            up[i] = (p, i) if is_split[p] else up[p]
     exposed: list[Split] = []
     hidden: Hidden = {}
     for g in groups:
