@@ -52,6 +52,12 @@ def region_circuit() -> Circuit:
     return build_circuit(quad_tree((2, 2)), 2)
 
 
+def _plan(circuit: Circuit):  # type: ignore[no-untyped-def]
+    from pcc.layering import layer
+
+    return layer(circuit)
+
+
 def check_golden(name: str, source: str) -> None:
     path = GOLDEN / f"{name}.dot"
     if UPDATE:
@@ -70,6 +76,7 @@ CASES = {
     "layers_broken_check": lambda: draw(broken_circuit(), "layers", check=True),
     "blocks_mixed": lambda: draw(mixed_circuit(), "blocks"),
     "blocks_broken_check": lambda: draw(broken_circuit(), "blocks", check=True),
+    "blocks_deep_banded": lambda: blocks_view(_plan(deep_circuit()), max_boxes=5),
     "regions_quad_2x3": lambda: regions_view(quad_tree((2, 3))),
     "regions_rat_6": lambda: regions_view(random_binary_trees(6, 2, 2, seed=0)),
 }
@@ -102,6 +109,35 @@ def test_blocks_merge_per_depth_and_op_when_there_are_many() -> None:
     assert boxes == {f"d{d}_{op}" for d, op in depths_ops}
     check_golden("blocks_merged_ragged", graph.source)
     check_golden("blocks_ragged", blocks_view(plan).source)
+
+
+def deep_circuit(depth: int = 30) -> Circuit:
+    """A chain `depth` products deep, each mixing in a new variable, with sums of fan-in 1..3
+    in between: many depths, a block or two per depth."""
+    b = CircuitBuilder([BINARY] * (depth + 1))
+    top = b.bernoulli(0, p=0.5)
+    for v in range(1, depth + 1):
+        fan = 1 + v % 3
+        leaf = b.sum([b.bernoulli(v, p=(k + 1) / 5) for k in range(fan)], np.full(fan, 1 / fan))
+        top = b.product([top, leaf])
+    return b.build()
+
+
+@pytest.mark.parametrize("max_boxes", [3, 5, 12])
+def test_deep_plans_merge_into_bands_of_depths(max_boxes: int) -> None:
+    from pcc.layering import layer
+    from pcc.viz.blocks import make_boxes
+
+    plan = layer(deep_circuit())
+    boxes = make_boxes(plan, max_boxes)
+    assert len(boxes) <= max_boxes
+    owned = sorted(i for box in boxes for i in box.blocks)
+    assert owned == list(range(len(plan.blocks)))  # every block in exactly one box
+    assert boxes[0].name == "inputs" and {plan.blocks[i].op for i in boxes[0].blocks} == {"input"}
+    bands = [(box.depth, box.last) for box in boxes[1:]]
+    assert all(a[1] < b[0] for a, b in zip(bands, bands[1:]))  # disjoint, in order
+    for box in boxes[1:]:
+        assert all(box.depth <= plan.blocks[i].depth <= box.last for i in box.blocks)
 
 
 def test_same_circuit_same_dot_every_time() -> None:

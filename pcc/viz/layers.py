@@ -8,22 +8,29 @@ The materialized groups of one layer share a rank, so the picture reads bottom-u
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import graphviz
+
+from pcc.ir import Circuit
 
 from pcc.viz import style
 from pcc.viz.blocks import OP_KIND, block_summary
 from pcc.viz.marks import Marks
 from pcc.viz.nodes import MAX_NODES, add_edges, check_size
 
+if TYPE_CHECKING:
+    from pcc.layering import LayeredCircuit
+
 LAYER_FILL = "#fafafa"
 
 
-def layers_view(plan: object, marks: Marks | None = None, digits: int = 2,
+def layers_view(plan: LayeredCircuit, marks: Marks | None = None, digits: int = 2,
                 max_nodes: int = MAX_NODES) -> graphviz.Digraph:
     """A `pcc.layering.LayeredCircuit` as a `graphviz.Digraph` with one cluster per layer.
     Raises `TooLargeError` for circuits of more than `max_nodes` groups (use the blocks view)."""
-    circuit = plan.circuit  # type: ignore[attr-defined]
-    blocks = plan.blocks  # type: ignore[attr-defined]
+    circuit = plan.circuit
+    blocks = plan.blocks
     check_size(circuit, "layers", max_nodes)
     marks = marks or Marks()
     graph = style.new_graph("layers", newrank="true", compound="true")
@@ -48,9 +55,10 @@ def layers_view(plan: object, marks: Marks | None = None, digits: int = 2,
     return graph
 
 
-def _block_cluster(layer: graphviz.Digraph, plan: object, index: int, marks: Marks) -> None:
-    circuit = plan.circuit  # type: ignore[attr-defined]
-    block = plan.blocks[index]  # type: ignore[attr-defined]
+def _block_cluster(layer: graphviz.Digraph, plan: LayeredCircuit, index: int,
+                   marks: Marks) -> None:
+    circuit = plan.circuit
+    block = plan.blocks[index]
     kind = OP_KIND[block.op]
     with layer.subgraph(name=f"cluster_block{index}") as cluster:
         cluster.attr(label=f"block {index}: {block_summary(plan, index)}", style="rounded",
@@ -62,11 +70,11 @@ def _block_cluster(layer: graphviz.Digraph, plan: object, index: int, marks: Mar
             _group_node(cluster, circuit, g, marks, fused=True)
 
 
-def _group_node(graph: graphviz.Digraph, circuit: object, id: int, marks: Marks,
+def _group_node(graph: graphviz.Digraph, circuit: Circuit, id: int, marks: Marks,
                 fused: bool) -> None:
-    group = circuit.groups[id]  # type: ignore[attr-defined]
+    group = circuit.groups[id]
     attrs = style.node_attrs(group)
-    attrs["tooltip"] = style.tooltip(circuit, group)  # type: ignore[arg-type]
+    attrs["tooltip"] = style.tooltip(circuit, group)
     if fused:
         attrs["style"] = attrs["style"] + ",dashed"
         attrs["tooltip"] += "\\nfused into its block's einsum"

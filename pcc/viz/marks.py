@@ -1,4 +1,4 @@
-"""Check marks: the nodes and edges a check report names, drawn in red with the violation as tooltip.
+"""Check marks: the nodes and edges a check report names, drawn in red, the violation as tooltip.
 
 A violation names a node and the children involved (see `pcc.analysis.report.Violation`); the
 node is marked, and so is every edge from it to a named child. Violations that make a circuit an
