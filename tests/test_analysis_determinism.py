@@ -124,3 +124,21 @@ def test_random_decisions_are_proved_deterministic(circuit):
 def test_yes_is_sound_on_random_circuits(circuit):
     if determinism(circuit).deterministic == "yes":
         assert deterministic_by_enumeration(circuit)
+
+
+def test_two_long_chains_that_differ_at_the_end_are_proved_quickly():
+    """Products pair their children by scope: linear work, not quadratic, along chains."""
+    import time
+
+    n = 2000
+    b = CircuitBuilder([BINARY] * n)
+    tops = []
+    for last in (0, 1):
+        acc = b.indicator(n - 1, value=last)
+        for v in reversed(range(n - 1)):
+            acc = b.product([b.bernoulli(v, p=0.5), acc])
+        tops.append(acc)
+    b.sum(tops, weights=[0.5, 0.5])
+    start = time.perf_counter()
+    assert determinism(b.build(), budget=20 * n).deterministic == "yes"
+    assert time.perf_counter() - start < 5

@@ -6,7 +6,7 @@ supports. Disjointness is proved unit by unit, recursively:
   its value; bernoulli with p in {0, 1}, a categorical with zero probabilities, a degenerate
   binomial or poisson have finite supports; gaussians and histograms are never used as proof);
 - a product unit is disjoint from x when one of its children is (its support lies inside
-  each child's);
+  each child's); two products whose children pair up by scope compare the pairs;
 - a sum unit is disjoint from x when all its children with non-zero weight are;
 - units over disjoint scopes are never proved disjoint.
 Results are memoized on (group, unit) pairs, and the proof gives up ("unknown") after a work
@@ -116,6 +116,21 @@ class _Prover:
                 if not self.disjoint(a, c):
                     return False
             return True
+        if kind_a == "product" and kind_b == "product":
+            # children over the same scope pair up (always, in a structured circuit): compare
+            # partners only; comparing a child with the whole other product instead costs
+            # quadratic work along chains of products
+            masks, group_of = self.masks, self.group_of
+            kids_a, kids_b = self.children(a), self.children(b)
+            partner = {masks[group_of[d]]: d for d in kids_b}
+            pairs = sorted((masks[group_of[c]].bit_count(), c, partner[masks[group_of[c]]])
+                           for c in kids_a if masks[group_of[c]] in partner)
+            paired = len(pairs)
+            for _, c, d in pairs:  # narrow scopes first: their proofs are cheaper
+                if self.disjoint(c, d):
+                    return True
+            if paired == len(kids_a) == len(kids_b) == len(partner):
+                return False  # the one-sided rule below would only meet the same pairs
         if kind_a == "product":
             for c in self.children(a):
                 if self.disjoint(c, b):
