@@ -255,8 +255,9 @@ def format_row(row: dict, impls: list[str]) -> str:  # type: ignore[type-arg]
         if "error" in r:
             parts.append(f"{impl} error: {r['error'].splitlines()[-1] if r['error'] else '?'}")
         else:
-            parts.append(f"{impl} fwd {r['forward'] * 1e3:.1f} ms, f+b {r['forward_backward'] * 1e3:.1f}"
-                         f" ms, EM {r['em_step'] * 1e3:.1f} ms, peak {r['peak_mb']:.0f} MB")
+            parts.append(f"{impl} fwd {r['forward'] * 1e3:.1f} ms, "
+                         f"f+b {r['forward_backward'] * 1e3:.1f} ms, "
+                         f"EM {r['em_step'] * 1e3:.1f} ms, peak {r['peak_mb']:.0f} MB")
     return "  ".join(parts)
 
 

@@ -78,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
         cut = len(train) - int(round(args.valid_fraction * len(train)))
         train, valid = train[order[:cut]], train[order[cut:]]
     if args.binarize is not None:
-        train, valid, test = (None if d is None else _binarize(d, args.binarize)
-                              for d in (train, valid, test))
+        train = _binarize(train, args.binarize)
+        valid = None if valid is None else _binarize(valid, args.binarize)
+        test = None if test is None else _binarize(test, args.binarize)
     circuit = _structure_circuit(args, train, shape)
     started = time.perf_counter()
     model = compile(circuit, dtype=getattr(torch, args.dtype))

@@ -9,10 +9,11 @@ place that knows the backend's layout: one `LogTable` per weighted block (a row 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from pcc.backends.torch.blocks import Evaluate
-from pcc.backends.torch.families import Family
 from pcc.backends.torch.module import CompiledCircuit
 
 
@@ -21,13 +22,13 @@ class TorchEMAccess:
 
     def __init__(self, model: CompiledCircuit):
         self.model = model
-        self.tables = [b.table for b in model.program.blocks if b.table is not None]
+        self.tables: list[Any] = [b.table for b in model.program.blocks if b.table is not None]
         # how each table is stored is fixed when the model is built: look once
         tables = self.tables + [f.table for f in model.families if hasattr(f, "table")]
         self._flip = {id(t): _transposed(t) for t in tables}
         self.weight_live = [self._live(t) for t in self.tables]
         self.input_families = [type(f).__name__.lower() for f in model.families]
-        self.input_vars = [f.var for f in model.families]
+        self.input_vars: list[torch.Tensor] = [f.var for f in model.families]  # type: ignore[misc]
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor],
                                                      list[torch.Tensor], torch.Tensor]:
@@ -55,7 +56,7 @@ class TorchEMAccess:
 
     def input_params(self, i: int) -> dict[str, torch.Tensor]:
         """Parameters of input block i as float64 tensors with a leading units axis."""
-        family = self.model.families[i]
+        family: Any = self.model.families[i]
         name = self.input_families[i]
         with torch.no_grad():
             if name in ("bernoulli", "binomial"):
@@ -73,7 +74,7 @@ class TorchEMAccess:
                          units: torch.Tensor) -> None:
         """Write the parameters of the `units` (bool mask) of input block i; the other units'
         stored values are not touched at all (not even rounded through a log and back)."""
-        family: Family = self.model.families[i]
+        family: Any = self.model.families[i]
         name = self.input_families[i]
         with torch.no_grad():
             if name in ("bernoulli", "binomial"):
@@ -87,11 +88,11 @@ class TorchEMAccess:
             elif name == "poisson":
                 _write(family.log_rate, params["rate"].log(), units)
 
-    def _live(self, table: torch.nn.Module) -> torch.Tensor:
+    def _live(self, table: Any) -> torch.Tensor:
         """The table's live mask in the (rows, columns) orientation of `table()`."""
         return table.live.t() if self._flip[id(table)] else table.live
 
-    def _assign(self, table: torch.nn.Module, log_values: torch.Tensor,
+    def _assign(self, table: Any, log_values: torch.Tensor,
                 where: torch.Tensor) -> None:
         """Set theta so that `table()` reads `log_values` at `where` (rows, columns); the
         log-softmax of a normalized row leaves normalized log-values as they are."""
@@ -100,7 +101,7 @@ class TorchEMAccess:
             log_values, where = log_values.t(), where.t()
         theta.copy_(torch.where(where, log_values.to(theta.dtype), theta))
 
-    def _write_table(self, table: torch.nn.Module, values: torch.Tensor,
+    def _write_table(self, table: Any, values: torch.Tensor,
                      units: torch.Tensor) -> None:
         """Set a LogTable's live entries of `units` to log(values); its log-softmax renormalizes
         each row over its live entries (padding of ragged categorical rows stays out)."""
@@ -114,7 +115,7 @@ def _write(param: torch.Tensor, values: torch.Tensor, units: torch.Tensor) -> No
     param.copy_(torch.where(units, values.to(param.dtype), param))
 
 
-def _transposed(table: torch.nn.Module) -> bool:
+def _transposed(table: Any) -> bool:
     """Whether the backend stores `theta` as (columns, rows), `table()` being a transposed view
     (it normalizes faster along the first axis); both layouts have existed."""
     view = table()

@@ -14,8 +14,6 @@ row that reaches it) keeps its parameters bit for bit (`keep_unobserved`).
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
 Params = dict[str, torch.Tensor]
@@ -110,8 +108,9 @@ def interpolate(old: Params, new: Params, step: float) -> Params:
     Gaussian is mixed in (mean, second moment) so that the result is a proper variance."""
     if step >= 1.0:
         return new
-    mix: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = \
-        lambda a, b: (1 - step) * a.to(b.dtype) + step * b
+    def mix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (1 - step) * a.to(b.dtype) + step * b
+
     if "std" in new:
         mean = mix(old["mean"], new["mean"])
         second = mix(old["mean"].to(torch.float64) ** 2 + old["std"].to(torch.float64) ** 2,

@@ -101,7 +101,8 @@ def _input(b: CircuitBuilder, rng: np.random.Generator, var: int, leaf: str, uni
     if leaf == "bernoulli":
         return b.bernoulli(var, p=rng.uniform(0.2, 0.8, size=units), origin=origin)
     if leaf == "categorical":
-        return b.categorical(var, probs=_simplex(rng, (units, domain.size)), origin=origin)
+        return b.categorical(var, probs=_simplex(rng, (units, int(domain.size or 2))),
+                             origin=origin)
     if leaf == "binomial":
         if domain.size is None:
             raise ValueError(f"binomial leaves need a finite domain, x{var} is {domain}")

@@ -32,8 +32,8 @@ def mutual_information(data: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     # one-hot (rows, d * k); missing entries are all-zero so they count in no joint cell
     onehot = np.zeros((n, d, k), dtype=np.float32)  # counts < 2**24 stay exact
     onehot[np.arange(n)[:, None], np.arange(d)[None, :], values] = observed
-    onehot = onehot.reshape(n, d * k)
-    counts = (onehot.T @ onehot).astype(np.float64)
+    flat = onehot.reshape(n, d * k)
+    counts = (flat.T @ flat).astype(np.float64)
     joint = counts.reshape(d, k, d, k).transpose(0, 2, 1, 3) + alpha  # (d, d, k, k)
     joint /= joint.sum(axis=(2, 3), keepdims=True)
     left = joint.sum(axis=3, keepdims=True)

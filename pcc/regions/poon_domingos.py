@@ -27,7 +27,7 @@ def poon_domingos(shape: Sequence[int], delta: float | Sequence[float],
                   axes: Sequence[int] = (0, 1)) -> RegionGraph:
     """The PD region graph of an image of `shape` cut on the grids of `delta` (coarse first)."""
     shape = tuple(int(s) for s in shape)
-    deltas = [float(delta)] if np.isscalar(delta) else [float(d) for d in delta]  # type: ignore[arg-type]
+    deltas = [float(delta)] if isinstance(delta, (int, float)) else [float(d) for d in delta]
     axes = tuple(int(a) for a in axes)
     if not deltas or min(deltas) < 1:
         raise ValueError(f"deltas must be >= 1, got {deltas}")
@@ -59,7 +59,7 @@ def poon_domingos(shape: Sequence[int], delta: float | Sequence[float],
                         if child not in depth_of:
                             depth_of[child] = depth_of[box] + 1
                             queue.append(child)
-    ids = {box: b.region(_vars(pixels, box)) for box in depth_of}
+    ids = {box: b.region(_vars(pixels, box).tolist()) for box in depth_of}
     for box, left, right in splits:
         b.partition(ids[box], (ids[left], ids[right]))
     return b.build()

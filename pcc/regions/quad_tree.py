@@ -28,7 +28,7 @@ def quad_tree(shape: Sequence[int], num_patch_splits: int = 2) -> RegionGraph:
 
     def region(box: Box) -> int:
         if box not in ids:
-            ids[box] = b.region(pixels[box[0]:box[1], box[2]:box[3]].ravel())
+            ids[box] = b.region(pixels[box[0]:box[1], box[2]:box[3]].ravel().tolist())
         return ids[box]
 
     def visit(box: Box) -> int:

@@ -33,7 +33,7 @@ def _split(b: RegionGraphBuilder, region: int, order: np.ndarray, depth: int) ->
     half = len(order) // 2
     children = []
     for part in (order[:half], order[half:]):
-        child = b.region(part, share=False)
+        child = b.region(part.tolist(), share=False)
         children.append(child)
         if depth > 1 and len(part) > 1:
             _split(b, child, part, depth - 1)
