@@ -149,3 +149,21 @@ def test_real_circuits(shared_data: Path, name: str, small: bool) -> None:
     boxes = make_boxes(plan, MAX_BOXES)
     assert len(items["node"]) == len(boxes) <= MAX_BOXES
     assert not items["cluster"]
+    # a sum made non-smooth: the box that holds it turns red, and only boxes with violations
+    # are marked at all
+    from pcc.analysis import check
+
+    broken, sum_id = break_smoothness(circuit)
+    report = check(broken, with_stats=False)
+    named = {v.node for v in report.violations}
+    red = {v.node for v in report.violations if v.property in ("smoothness", "decomposability")}
+    boxes = make_boxes(layer(broken), MAX_BOXES)
+    items = svg_items(to_bytes(draw(broken, "blocks", check=report), "svg"))
+    marked = dict(drawn_marks(items))
+    expected = {}
+    for box in boxes:
+        ids = set(box.groups.tolist())
+        if ids & named:
+            expected[(box.name, "violation" if ids & red else "warning")] = 1
+    assert marked == expected
+    assert any(sum_id in box.groups and (box.name, "violation") in marked for box in boxes)
