@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from pcc.analysis import decomposability, normalization, smoothness
 from pcc.backends.reference import log_likelihood
 from pcc.ir import Circuit, Product, Sum, categorical
 from pcc.regions import (RegionGraph, build_circuit, hclt, linear_chain, poon_domingos,
@@ -58,6 +59,9 @@ def test_structure_builds_valid_normalized_circuit(name, sum_product):
     graph = _structures()[name]
     circuit = build_circuit(graph, units=3, input_units=2, sum_product=sum_product, seed=1)
     assert smooth_decomposable_problems(circuit) == []
+    report = smoothness(circuit).merge(decomposability(circuit))
+    assert report.valid and not report.violations, report
+    assert normalization(circuit).normalized
     assert circuit.root.units == 1
     assert circuit.scope(circuit.root.id) == tuple(range(graph.num_vars))
     ll = log_likelihood(circuit, _all_assignments(circuit))
