@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 
 from pcc.ir import Circuit, FormatError, Sum
-from pcc.viz import draw, dot_available
+from pcc.regions import linear_chain, poon_domingos, quad_tree, random_binary_trees
+from pcc.viz import draw, dot_available, regions_view
 from pcc.viz.blocks import MAX_BOXES, make_boxes
 from pcc.viz.render import to_bytes
 from tests.strategies import circuits
@@ -167,3 +168,19 @@ def test_real_circuits(shared_data: Path, name: str, small: bool) -> None:
             expected[(box.name, "violation" if ids & red else "warning")] = 1
     assert marked == expected
     assert any(sum_id in box.groups and (box.name, "violation") in marked for box in boxes)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: quad_tree((3, 4)),
+    lambda: quad_tree((4, 4), num_patch_splits=4),
+    lambda: random_binary_trees(9, 3, 3, seed=2),
+    lambda: poon_domingos((3, 3), 1),
+    lambda: linear_chain(5),
+], ids=["quad_3x4", "quad4_4x4", "rat_9", "pd_3x3", "chain_5"])
+def test_region_graphs_render_regions_and_partitions(make) -> None:  # type: ignore[no-untyped-def]
+    graph = make()
+    items = svg_items(to_bytes(regions_view(graph), "svg"))
+    titles = sorted(t for t, _ in items["node"])
+    assert titles == sorted([f"r{r}" for r in range(len(graph.regions))]
+                            + [f"p{i}" for i in range(len(graph.partitions))])
+    assert len(items["edge"]) == sum(1 + len(p.children) for p in graph.partitions)

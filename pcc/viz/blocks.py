@@ -6,8 +6,8 @@ rank. When a plan has more than `max_boxes` blocks, the blocks of one op in one 
 one box; when that is still too many (deep circuits, e.g. 124 depths for a LearnSPN-style SPN),
 all blocks of a band of consecutive depths do (inputs stay apart), the bands as narrow as
 `max_boxes` allows: a column of bands reads better than sum and product boxes side by side with
-edges both ways. `dot` lays out a few dozen boxes in a second; hundreds of boxes over a hundred ranks take
-minutes and give a picture nobody can read.
+edges both ways. `dot` lays out a few dozen boxes in a second; hundreds of boxes over a
+hundred ranks take minutes and give a picture nobody can read.
 """
 
 from __future__ import annotations

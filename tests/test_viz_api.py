@@ -1,0 +1,93 @@
+"""The Python API of `pcc.viz`: choosing a view, switching to blocks for large circuits, errors,
+writing files, and the Jupyter hook of the returned `graphviz.Digraph`."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import graphviz
+import pytest
+
+from pcc.ir import BINARY, Circuit, CircuitBuilder
+from pcc.regions import build_circuit, quad_tree, random_binary_trees
+from pcc.viz import (MAX_NODES, TooLargeError, VizError, choose_view, dot_available, draw,
+                     layers_view, nodes_view, regions_view, write)
+from tests.test_viz_golden import broken_circuit, mixed_circuit
+
+
+@pytest.fixture(scope="module")
+def large() -> Circuit:
+    circuit = build_circuit(quad_tree((16, 16)), 2)
+    assert len(circuit) > MAX_NODES
+    return circuit
+
+
+def test_default_view_by_size(large: Circuit) -> None:
+    assert choose_view(mixed_circuit(), None) == ("nodes", None)
+    assert choose_view(large, None) == ("blocks", None)
+    assert choose_view(large, "blocks") == ("blocks", None)
+    view, note = choose_view(large, "layers")
+    assert view == "blocks" and note is not None and "too many for the layers view" in note
+
+
+def test_a_large_circuit_switches_to_blocks_with_a_warning(large: Circuit) -> None:
+    with pytest.warns(UserWarning, match=f"has {len(large)} groups, too many for the nodes view"):
+        graph = draw(large, "nodes")
+    assert isinstance(graph, graphviz.Digraph) and graph.name == "blocks"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert draw(large).name == "blocks"  # asked for nothing: no warning
+
+
+def test_views_refuse_what_they_cannot_draw_readably(large: Circuit) -> None:
+    from pcc.layering import layer
+
+    with pytest.raises(TooLargeError, match="use the blocks view"):
+        nodes_view(large)
+    with pytest.raises(TooLargeError):
+        layers_view(layer(large))
+    with pytest.raises(TooLargeError, match="regions"):
+        regions_view(random_binary_trees(64, 5, 8), max_regions=100)
+
+
+def test_unknown_view() -> None:
+    with pytest.raises(VizError, match="unknown view 'regions' for a circuit"):
+        draw(mixed_circuit(), "regions")
+
+
+def test_check_true_runs_the_analyses_and_equals_passing_the_report() -> None:
+    from pcc.analysis import check
+
+    circuit = broken_circuit()
+    report = check(circuit, with_stats=False)
+    for view in ("nodes", "layers", "blocks"):
+        assert draw(circuit, view, check=True).source == draw(circuit, view, check=report).source
+        assert "violation" not in draw(circuit, view).source
+
+
+def test_one_group_circuit() -> None:
+    b = CircuitBuilder([BINARY])
+    b.bernoulli(0, p=0.3)
+    circuit = b.build()
+    assert "\tn0 [label=\"bernoulli\\nx0\"" in draw(circuit, "nodes").source
+    layers = draw(circuit, "layers").source
+    assert "subgraph cluster_layer0" in layers and "subgraph cluster_block0" in layers
+    assert "\t\t\tn0 [" in layers and "->" not in layers
+    assert "\t\tb0 [label=\"block 0  depth 0\\ninput bernoulli" in draw(circuit, "blocks").source
+
+
+def test_write_dot_needs_no_program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert not dot_available()
+    graph = draw(mixed_circuit())
+    assert write(graph, tmp_path / "c.gv") == "gv"
+    assert (tmp_path / "c.gv").read_text() == graph.source
+    with pytest.raises(VizError, match="`dot` program is not installed"):
+        write(graph, tmp_path / "c.png")
+
+
+@pytest.mark.skipif(not dot_available(), reason="graphviz `dot` is not installed")
+def test_jupyter_renders_the_graph_inline() -> None:
+    bundle = draw(mixed_circuit(), "layers")._repr_mimebundle_()
+    assert "<svg" in bundle["image/svg+xml"]
