@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(COMMANDS[args.command].run(args))
+    except BrokenPipeError:
+        # the reader went away (`pcc info big.pcc | head`): stop quietly, as Unix tools do
+        sys.stderr.close()
+        return 0
     except PccError as error:
         if args.debug:
             raise
