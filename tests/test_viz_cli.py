@@ -140,3 +140,15 @@ def test_missing_dot_is_explained_and_dot_text_still_works(capsys, small: Path, 
     line = one_line_error(status, err)
     assert "`dot` program is not installed" in line and "apt-get install graphviz" in line
     assert run(capsys, str(small), "-o", str(tmp_path / "x.dot"))[0] == 0
+
+
+def test_regions_view_of_something_else(capsys, small: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "r.svg")
+    status, _, err = run(capsys, str(small), "-o", out, "--view", "regions")
+    assert "not a text file; --view regions reads a region graph" in one_line_error(status, err)
+    text = tmp_path / "c.txt"
+    text.write_text("psdd 1\n")
+    status, _, err = run(capsys, str(text), "-o", out, "--view", "regions")
+    assert f"{text}:1:1:" in one_line_error(status, err)
+    status, _, err = run(capsys, str(tmp_path / "none.json"), "-o", out, "--view", "regions")
+    assert "no such file" in one_line_error(status, err)

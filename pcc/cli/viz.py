@@ -17,8 +17,14 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pcc.cli.common import add_circuit_arguments, read_circuit
+from pcc.ir import FormatError
+
+if TYPE_CHECKING:
+    from pcc.regions import RegionGraph
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.view == "regions":
         if args.check:
             raise VizError("--check marks circuits; a region graph has nothing to check")
-        from pcc.regions import RegionGraph
-
-        graph = regions_view(RegionGraph.load(args.file))
+        graph = regions_view(read_region_graph(args.file))
         what = "regions view"
     else:
         circuit = read_circuit(args)
@@ -58,3 +62,19 @@ def run(args: argparse.Namespace) -> int:
     write(graph, args.out)
     print(f"wrote {args.out} ({what})")
     return 0
+
+
+def read_region_graph(path: str) -> RegionGraph:
+    """The region graph in the JSON file `path`; anything else is a one-line `VizError`."""
+    from pcc.regions import RegionGraph
+    from pcc.viz.render import VizError
+
+    hint = "--view regions reads a region graph: the JSON file RegionGraph.save writes"
+    if not Path(path).is_file():
+        raise VizError(f"{path}: no such file")
+    try:
+        return RegionGraph.load(path)
+    except UnicodeDecodeError:
+        raise VizError(f"{path}: not a text file; {hint}") from None
+    except FormatError as error:
+        raise VizError(f"{error}; {hint}") from None

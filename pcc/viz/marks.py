@@ -71,13 +71,8 @@ def mark(attrs: dict[str, str], messages: list[str], invalid: bool = True) -> No
     attrs["color"] = colour
     attrs["fontcolor"] = colour
     attrs["penwidth"] = "2.5"
-    text = "\\n".join(_escape(m) for m in messages)
+    text = "\\n".join(style.escape(m) for m in messages)
     old = attrs.get("tooltip")
     attrs["tooltip"] = text + ("\\n" + old if old else "")
     # the class survives into the SVG (`class="node violation"`): tests and scripts find marks
     attrs["class"] = "violation" if invalid else "warning"
-
-
-def _escape(text: str) -> str:
-    # a backslash in a message would start a DOT escape sequence
-    return text.replace("\\", "\\\\")

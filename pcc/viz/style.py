@@ -30,6 +30,11 @@ MAX_SCOPE_PARTS = 16  # runs shown in a scope before it is cut short
 MAX_TOOLTIP_WEIGHTS = 12  # weights printed in a sum's tooltip
 
 
+def escape(text: str) -> str:
+    """`text` for a DOT string: a backslash would start an escape sequence (`\\n`, `\\l`)."""
+    return text.replace("\\", "\\\\")
+
+
 def new_graph(name: str, rankdir: str = "TB", **attrs: str) -> graphviz.Digraph:
     """A digraph with the house attributes; `attrs` are extra graph attributes."""
     graph = graphviz.Digraph(name=name, strict=False)
@@ -103,7 +108,7 @@ def tooltip(circuit: Circuit, group: Group) -> str:
     if isinstance(group, Sum):
         lines.append(f"weights {group.weights.shape[0]}x{group.weights.shape[1]}")
     if group.origin:
-        lines.append(f"origin {group.origin}")
+        lines.append(f"origin {escape(group.origin)}")
     return "\\n".join(lines)
 
 
