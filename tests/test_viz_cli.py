@@ -152,3 +152,23 @@ def test_regions_view_of_something_else(capsys, small: Path, tmp_path: Path) -> 
     assert f"{text}:1:1:" in one_line_error(status, err)
     status, _, err = run(capsys, str(tmp_path / "none.json"), "-o", out, "--view", "regions")
     assert "no such file" in one_line_error(status, err)
+
+
+@pytest.mark.parametrize("option,value", [("--digits", "-1"), ("--digits", "40"),
+                                          ("--padding", "1.5"), ("--padding", "-0.1")])
+def test_bad_numbers(capsys, small: Path, tmp_path: Path, option: str, value: str) -> None:
+    status, _, err = run(capsys, str(small), "-o", str(tmp_path / "x.dot"), option, value)
+    assert option in one_line_error(status, err)
+
+
+def test_padding_budget_reaches_the_plan(capsys, tmp_path: Path) -> None:
+    from tests.test_viz_golden import ragged_circuit
+
+    path = tmp_path / "ragged.pcc"
+    save_circuit(ragged_circuit(), path)
+    out = tmp_path / "b.dot"
+    assert run(capsys, str(path), "-o", str(out), "--view", "blocks", "--padding", "0")[0] == 0
+    strict = out.read_text()
+    assert run(capsys, str(path), "-o", str(out), "--view", "blocks", "--padding", "0.9")[0] == 0
+    assert "pad 0%" in strict and "pad 25%" not in strict
+    assert strict.count("shape=box") > out.read_text().count("shape=box")

@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from pcc.viz.render import VizError, check_can_write, write
 
     check_can_write(args.out)  # before any work: a bad name or a missing `dot` fails fast
+    if not 0 <= args.digits <= 12:
+        raise VizError(f"--digits must be between 0 and 12, got {args.digits}")
+    if args.padding is not None and not 0 <= args.padding < 1:
+        raise VizError(f"--padding is a share of padded slots in [0, 1), got {args.padding}")
     if args.view == "regions":
         if args.check:
             raise VizError("--check marks circuits; a region graph has nothing to check")
