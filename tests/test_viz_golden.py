@@ -7,20 +7,16 @@ the diff. The layers and blocks files also pin the layering's plan for these cir
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pcc.ir import BINARY, REAL, Circuit, CircuitBuilder
 from pcc.regions import build_circuit, quad_tree, random_binary_trees
-from pcc.viz import blocks_view, draw, layers_view, nodes_view, regions_view
+from pcc.viz import blocks_view, draw, nodes_view, regions_view
 from pcc.viz.marks import Marks
-
-GOLDEN = Path(__file__).parent / "golden" / "viz"
-UPDATE = os.environ.get("PCC_UPDATE_GOLDEN") == "1"
+from tests.golden_files import assert_golden
 
 
 def mixed_circuit() -> Circuit:
@@ -59,12 +55,7 @@ def _plan(circuit: Circuit):  # type: ignore[no-untyped-def]
 
 
 def check_golden(name: str, source: str) -> None:
-    path = GOLDEN / f"{name}.dot"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source)
-    assert path.exists(), f"no golden file {path}; run with PCC_UPDATE_GOLDEN=1"
-    assert source == path.read_text(), f"{name}: the DOT text differs from {path}"
+    assert_golden(f"viz/{name}.dot", source)
 
 
 CASES = {
