@@ -30,7 +30,7 @@ class BlockOp(nn.Module):
     def __init__(self, block: Block, weights: np.ndarray | None, dtype: torch.dtype):
         super().__init__()
         self.start, self.stop = block.start, block.stop
-        self.register_buffer("index", torch.as_tensor(block.index, dtype=torch.long),
+        self.register_buffer("index", torch.tensor(block.index, dtype=torch.long),
                              persistent=False)
         self.table: LogTable | None = None
         if block.weight_slots is not None:
@@ -43,7 +43,13 @@ class BlockOp(nn.Module):
         return [self.index]
 
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
+        """The block's output from gathered inputs, differentiable and NaN-free in gradients."""
         raise NotImplementedError
+
+    def fast(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
+             log_w: torch.Tensor | None) -> None:
+        """Write the block's output into `out` without autograd (the forward pass)."""
+        out.copy_(self.compute([gather(buf, i) for i in self.indices()], log_w))
 
 
 def _row_width(block: Block) -> int:
@@ -56,12 +62,42 @@ class ProductOp(BlockOp):
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         return inputs[0].sum(1)
 
+    def fast(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
+             log_w: torch.Tensor | None) -> None:
+        x = scratch.gather(buf, self.index)
+        # adding the F slices beats a reduction over a short middle axis several times over
+        if x.shape[1] == 1:
+            out.copy_(x[:, 0])
+            return
+        torch.add(x[:, 0], x[:, 1], out=out)
+        for f in range(2, x.shape[1]):
+            out.add_(x[:, f])
+
 
 class SumOp(BlockOp):
     """Exact per-unit logsumexp of (input + log weight): exact zeros and any range of values."""
 
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         return logsumexp(inputs[0] + log_w[:, :, None], 1)  # type: ignore[index]
+
+    def fast(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
+             log_w: torch.Tensor | None) -> None:
+        x = scratch.gather(buf, self.index)
+        x.add_(log_w[:, :, None])  # type: ignore[index]
+        F = x.shape[1]
+        if F == 1:
+            out.copy_(x[:, 0])
+        elif F <= SMALL_FAN_IN:   # a chain of exact pairwise log-add-exps (-inf safe)
+            torch.logaddexp(x[:, 0], x[:, 1], out=out)
+            for f in range(2, F):
+                torch.logaddexp(out, x[:, f], out=out)
+        else:
+            m = scratch.rows(out.shape)
+            torch.amax(x, 1, out=m)
+            m.masked_fill_(torch.isneginf(m), 0.0)
+            x.sub_(m[:, None]).exp_()
+            torch.sum(x, 1, out=out)
+            out.log_().add_(m)
 
 
 class DenseOp(BlockOp):
@@ -80,7 +116,7 @@ class KronOp(BlockOp):
 
     def __init__(self, block: Block, weights: np.ndarray | None, dtype: torch.dtype):
         super().__init__(block, weights, dtype)
-        self.register_buffer("index_b", torch.as_tensor(block.index_b, dtype=torch.long),
+        self.register_buffer("index_b", torch.tensor(block.index_b, dtype=torch.long),
                              persistent=False)
 
     def indices(self) -> list[torch.Tensor]:
@@ -109,16 +145,56 @@ class KronOp(BlockOp):
 OPS = {"product": ProductOp, "sum": SumOp, "dense": DenseOp, "kron": KronOp}
 
 
-def run_blocks(blocks: list[BlockOp], leaves: torch.Tensor, log_ws: list[torch.Tensor | None],
-               columns: int) -> torch.Tensor:
+SMALL_FAN_IN = 4
+
+
+class Scratch:
+    """Reusable work memory for the forward pass. Fresh large tensors cost page faults on every
+    allocation (they are mmap'ed and returned), which made the gathers several times slower
+    than the arithmetic; one flat tensor, grown on demand, avoids that."""
+
+    def __init__(self) -> None:
+        self.flat: torch.Tensor | None = None
+        self.small: torch.Tensor | None = None
+        self.buffer: torch.Tensor | None = None
+
+    @staticmethod
+    def _grow(t: torch.Tensor | None, like: torch.Tensor, n: int) -> torch.Tensor:
+        if t is None or t.numel() < n or t.dtype != like.dtype or t.device != like.device:
+            t = like.new_empty(n)
+        return t
+
+    def gather(self, buf: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        n = index.numel() * buf.shape[1]
+        self.flat = self._grow(self.flat, buf, n)
+        out = self.flat[:n].view(index.numel(), buf.shape[1])
+        torch.index_select(buf, 0, index.reshape(-1), out=out)
+        return out.view(*index.shape, buf.shape[1])
+
+    def rows(self, shape: torch.Size) -> torch.Tensor:
+        n = shape[0] * shape[1]
+        self.small = self._grow(self.small, self.flat, n)  # type: ignore[arg-type]
+        return self.small[:n].view(shape)
+
+    def activation(self, like: torch.Tensor, shape: tuple[int, int], reuse: bool) -> torch.Tensor:
+        """The (columns, batch) buffer; reused across calls only when no backward will read it."""
+        if not reuse:
+            return like.new_empty(shape)
+        n = shape[0] * shape[1]
+        self.buffer = self._grow(self.buffer, like, n)
+        return self.buffer[:n].view(shape)
+
+
+def run_blocks(program: "Program", leaves: torch.Tensor, log_ws: list[torch.Tensor | None]
+               ) -> torch.Tensor:
     """The filled (columns, batch) buffer: constants, the leaves, then every block in order."""
-    buf = leaves.new_empty((columns, leaves.shape[1]))
+    buf = program.scratch.activation(leaves, (program.columns, leaves.shape[1]), program.reuse)
     buf[ZERO_COLUMN] = 0.0
     buf[NEG_INF_COLUMN] = NEG_INF
     first = NEG_INF_COLUMN + 1
     buf[first:first + leaves.shape[0]] = leaves
-    for block, log_w in zip(blocks, log_ws):
-        buf[block.start:block.stop] = block.compute([gather(buf, i) for i in block.indices()], log_w)
+    for block, log_w in zip(program.blocks, log_ws):
+        block.fast(buf, buf[block.start:block.stop], program.scratch, log_w)
     return buf
 
 
@@ -128,11 +204,11 @@ class Evaluate(torch.autograd.Function):
     @staticmethod
     def forward(ctx, program: "Program", leaves: torch.Tensor,  # type: ignore[override]
                 *log_ws: torch.Tensor) -> torch.Tensor:
-        buf = run_blocks(program.blocks, leaves, program.expand(log_ws), program.columns)
+        buf = run_blocks(program, leaves, program.expand(log_ws))
         ctx.program, ctx.buf, ctx.num_leaves = program, buf, leaves.shape[0]
         ctx.save_for_backward(*log_ws)
         start, stop = program.root
-        return buf[start:stop].t().contiguous()
+        return buf[start:stop].t().clone()  # a copy: the buffer may be reused by the next call
 
     @staticmethod
     @once_differentiable
@@ -169,6 +245,8 @@ class Program:
 
     def __init__(self, blocks: list[BlockOp], columns: int, root: tuple[int, int]):
         self.blocks, self.columns, self.root = blocks, columns, root
+        self.scratch = Scratch()
+        self.reuse = False          # set per call: reuse the buffer when no backward follows
         self.weighted = [i for i, b in enumerate(blocks) if b.table is not None]
 
     def expand(self, log_ws: tuple[torch.Tensor, ...]) -> list[torch.Tensor | None]:

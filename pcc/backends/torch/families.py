@@ -25,7 +25,7 @@ class Family(nn.Module):
     def __init__(self, var: np.ndarray, dtype: torch.dtype):
         super().__init__()
         self.dtype = dtype
-        self.register_buffer("var", torch.as_tensor(var, dtype=torch.long), persistent=False)
+        self.register_buffer("var", torch.tensor(var, dtype=torch.long), persistent=False)
 
     def forward(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
         xs = x.index_select(1, self.var).t()                       # (rows, batch), float64

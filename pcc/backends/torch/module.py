@@ -73,6 +73,8 @@ class CompiledCircuit(nn.Module):
         log_ws = [b.table() for b in self.program.blocks if b.table is not None]
         itemsize = torch.finfo(self.dtype).bits // 8
         chunk = max(1, self.buffer_bytes // max(1, self.plan.num_columns * itemsize))
+        self.program.reuse = not (torch.is_grad_enabled() and
+                                  any(p.requires_grad for p in self.parameters()))
         outs = []
         for start in range(0, max(x.shape[0], 1), chunk):
             xs, ms = x[start:start + chunk], missing[start:start + chunk]
