@@ -18,7 +18,7 @@ from hypothesis import given, settings
 
 from pcc.ir import Circuit, FormatError, Sum
 from pcc.regions import linear_chain, poon_domingos, quad_tree, random_binary_trees
-from pcc.viz import draw, dot_available, regions_view
+from pcc.viz import dot_available, draw, regions_view
 from pcc.viz.blocks import MAX_BOXES, make_boxes
 from pcc.viz.render import to_bytes
 from tests.strategies import circuits

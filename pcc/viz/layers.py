@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import graphviz
 
 from pcc.ir import Circuit
-
 from pcc.viz import style
 from pcc.viz.blocks import OP_KIND, block_summary
 from pcc.viz.marks import Marks

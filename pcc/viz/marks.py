@@ -13,7 +13,6 @@ from typing import Iterable, Protocol
 
 from pcc.viz import style
 
-
 INVALID = ("smoothness", "decomposability")
 
 
