@@ -15,6 +15,7 @@ import torch
 
 from pcc.backends.torch.blocks import Evaluate
 from pcc.backends.torch.module import CompiledCircuit
+from pcc.backends.torch.params import LogTable
 
 
 class TorchEMAccess:
@@ -24,7 +25,7 @@ class TorchEMAccess:
         self.model = model
         self.tables: list[Any] = [b.table for b in model.program.blocks if b.table is not None]
         # how each table is stored is fixed when the model is built: look once
-        tables = self.tables + [f.table for f in model.families if hasattr(f, "table")]
+        tables = self.tables + [t for t in map(_log_table, model.families) if t is not None]
         self._flip = {id(t): _transposed(t) for t in tables}
         self.weight_live = [self._live(t) for t in self.tables]
         self.input_families = [type(f).__name__.lower() for f in model.families]
@@ -60,10 +61,10 @@ class TorchEMAccess:
         name = self.input_families[i]
         with torch.no_grad():
             if name in ("bernoulli", "binomial"):
-                p = family.table().double().exp()[:, 1]
+                p = _log_table(family)().double().exp()[:, 1]
                 return {"p": p, "n": family.n.double()} if name == "binomial" else {"p": p}
             if name == "categorical":
-                return {"probs": family.table().double().exp()}
+                return {"probs": _log_table(family)().double().exp()}
             if name == "gaussian":
                 return {"mean": family.mean.double(), "std": family.log_std.double().exp()}
             if name == "poisson":
@@ -79,9 +80,9 @@ class TorchEMAccess:
         with torch.no_grad():
             if name in ("bernoulli", "binomial"):
                 p = params["p"]
-                self._write_table(family.table, torch.stack([1 - p, p], 1), units)
+                self._write_table(_log_table(family), torch.stack([1 - p, p], 1), units)
             elif name == "categorical":
-                self._write_table(family.table, params["probs"], units)
+                self._write_table(_log_table(family), params["probs"], units)
             elif name == "gaussian":
                 _write(family.mean, params["mean"], units)
                 _write(family.log_std, params["std"].log(), units)
@@ -113,6 +114,11 @@ class TorchEMAccess:
 
 def _write(param: torch.Tensor, values: torch.Tensor, units: torch.Tensor) -> None:
     param.copy_(torch.where(units, values.to(param.dtype), param))
+
+
+def _log_table(family: torch.nn.Module) -> Any:
+    """The input module's table of log-probabilities (a `LogTable` child), or None."""
+    return next((m for m in family.children() if isinstance(m, LogTable)), None)
 
 
 def _transposed(table: Any) -> bool:

@@ -32,6 +32,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int | None = 100
     step_size: float = 0.1          # online EM only; full-batch EM makes the whole M-step
+    step_decay: float = 1.0         # online EM: the step size of epoch e is step_size * decay**e
     lr: float = 0.01                # Adam
     prior: float = 1e-2             # EM pseudo-count for weights and leaf parameters
     patience: int | None = 5        # epochs without a better validation LL before stopping
@@ -110,7 +111,8 @@ def fit(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None = No
         for lo in range(0, len(train), chunk):
             x = torch.as_tensor(train[order[lo:lo + chunk]], dtype=_dtype(model),
                                 device=_device(model))
-            total += _step(model, x, len(train), online, config, optimizer, em)
+            step = config.step_size * config.step_decay ** epoch
+            total += _step(model, x, len(train), online, step, optimizer, em)
             bar.update(1)
             bar.set_postfix(train=f"{total / min(lo + chunk, len(train)):.3f}",
                             valid=f"{history.valid[-1]:.3f}" if history.valid else "-")
@@ -142,13 +144,13 @@ def fit(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None = No
     return history
 
 
-def _step(model: torch.nn.Module, x: torch.Tensor, rows: int, online: bool,
-          config: TrainConfig, optimizer: torch.optim.Optimizer | None, em: EM | None) -> float:
+def _step(model: torch.nn.Module, x: torch.Tensor, rows: int, online: bool, step: float,
+          optimizer: torch.optim.Optimizer | None, em: EM | None) -> float:
     """One chunk: EM statistics or the log-likelihood gradient; online training also updates."""
     if em is not None:
         ll_sum = em.accumulate(x)
         if online:
-            em.update(step=config.step_size)
+            em.update(step=step)
         return ll_sum
     assert optimizer is not None  # internal invariant: method is "adam"
     if online:
