@@ -1,0 +1,181 @@
+"""The passes MPE and sampling share on a compiled circuit: an upward pass that keeps the whole
+activation buffer, and a top-down backtrack over the units that the chosen sub-circuit reaches.
+
+Upward: the leaves (observed entries: log p(x); missing ones: 0 for sum-product, the log-value
+of the unit's mode for max-product), then one tensor op per block. Max-product replaces each
+sum's log-sum-exp by a max over its fan-in (terms = child value + log weight).
+
+Top-down: a bool (columns, batch) mask of active units, root unit 0 active in every row. The
+blocks are walked in reverse; each takes all of its active (unit, row) pairs at once
+(`nonzero`), recomputes their terms from the buffer, lets `choose` pick one input per pair
+(argmax for MPE, a draw for sampling) and marks the chosen child columns; products mark all
+their children. On a smooth, decomposable circuit the active inputs then hold exactly one unit
+per variable of the root's scope, which fills that variable's missing entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from pcc.backends.torch.blocks import BlockOp, Scratch, gather
+from pcc.backends.torch.families import Family
+from pcc.backends.torch.modes import LeafParams, leaf_params
+from pcc.backends.torch.module import CompiledCircuit
+from pcc.layering import NEG_INF as NEG_INF_COLUMN
+from pcc.layering import ZERO as ZERO_COLUMN
+from pcc.layering import Block
+
+Choose = Callable[[torch.Tensor], torch.Tensor]          # (n, F) terms -> (n,) picks
+Fill = Callable[[int, torch.Tensor], torch.Tensor]       # (input block, rows) -> values
+
+
+@dataclass(frozen=True)
+class Inner:
+    """One non-input block: its plan entry, its module and its log-weights (rows, fan-in)."""
+
+    block: Block
+    op: BlockOp
+    log_w: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class Leaves:
+    """One input block: its plan entry, its family module, and its parameters and modes."""
+
+    block: Block
+    family: Family
+    params: LeafParams
+
+
+def inner_blocks(model: CompiledCircuit) -> list[Inner]:
+    with torch.no_grad():
+        plan = [b for b in model.plan.blocks if b.op != "input"]
+        return [Inner(b, op, None if op.table is None else op.table())
+                for b, op in zip(plan, model.blocks)]
+
+
+def input_blocks(model: CompiledCircuit) -> list[Leaves]:
+    plan = [b for b in model.plan.blocks if b.op == "input"]
+    return [Leaves(b, f, leaf_params(model.circuit, b, f, model.device))
+            for b, f in zip(plan, model.families)]
+
+
+def chunk_rows(model: CompiledCircuit, inner: list[Inner]) -> int:
+    """Rows per chunk so that the buffer, the active mask and the largest block's terms stay
+    within the model's `buffer_bytes`."""
+    itemsize = torch.finfo(model.dtype).bits // 8
+    widest = max([_terms_per_row(i) for i in inner] + [0])
+    per_row = model.plan.num_columns * (itemsize + 1) + 2 * widest * itemsize
+    return max(1, model.buffer_bytes // per_row)
+
+
+def _terms_per_row(inner: Inner) -> int:
+    if inner.log_w is not None:
+        return int(inner.log_w.numel())    # one term per weight (kron: never the a x b layer)
+    return int(inner.op.index.numel())
+
+
+# -- upward -----------------------------------------------------------------------------------
+def upward(model: CompiledCircuit, leaves: list[Leaves], inner: list[Inner], x: torch.Tensor,
+           missing: torch.Tensor, at_mode: list[torch.Tensor] | None) -> torch.Tensor:
+    """The filled (columns, batch) buffer: sum-product when `at_mode` is None, else
+    max-product with missing leaf entries set to `at_mode` (per input block, the log-value of
+    each unit's mode: `mode_values`)."""
+    buf = torch.empty((model.plan.num_columns, x.shape[0]), dtype=model.dtype, device=x.device)
+    buf[ZERO_COLUMN] = 0.0
+    buf[NEG_INF_COLUMN] = float("-inf")
+    for i, leaf in enumerate(leaves):
+        out = buf[leaf.block.start:leaf.block.stop]
+        if at_mode is None:
+            out.copy_(leaf.family(x, missing))
+        else:
+            var = leaf.family.var
+            lp = leaf.family.log_prob(x.index_select(1, var).t())
+            out.copy_(torch.where(missing.index_select(1, var).t(), at_mode[i][:, None], lp))
+    scratch = Scratch()
+    for step in inner:
+        out = buf[step.block.start:step.block.stop]
+        if at_mode is None or step.block.op == "product":  # a product is the same in both
+            step.op.fast(buf, out, scratch, step.log_w)
+        else:
+            out.copy_(_max_block(step, buf))
+    return buf
+
+
+def mode_values(model: CompiledCircuit, leaves: list[Leaves]) -> list[torch.Tensor]:
+    """Per input block, the (rows,) log-value of each unit at its own mode."""
+    with torch.no_grad():
+        return [leaf.family.log_prob(leaf.params.modes[:, None])[:, 0].to(model.dtype)
+                for leaf in leaves]
+
+
+def _max_block(step: Inner, buf: torch.Tensor) -> torch.Tensor:
+    """max over the fan-in of (child value + log weight), per output unit: (rows, batch)."""
+    op, log_w, B = step.op, step.log_w, buf.shape[1]
+    assert log_w is not None  # sum-type blocks always carry weights
+    x = gather(buf, op.index)
+    if step.block.op == "sum":                                   # x: (rows, F, B)
+        return (x + log_w[:, :, None]).amax(1)
+    if step.block.op == "dense":                                 # x: (G, F, B)
+        G, F = x.shape[0], x.shape[1]
+        return (x[:, None] + log_w.view(G, -1, F, 1)).amax(2).reshape(-1, B)
+    b = gather(buf, op.index_b)                                  # kron: (G, P, Ka|Kb, B)
+    G, P, Ka = x.shape[0], x.shape[1], x.shape[2]
+    Kb = b.shape[2]
+    w = log_w.view(G, -1, P, Ka, Kb, 1)
+    best_j = (w + b.view(G, 1, P, 1, Kb, B)).amax(4)             # (G, K, P, Ka, B)
+    return (best_j + x.view(G, 1, P, Ka, B)).amax((2, 3)).reshape(-1, B)
+
+
+# -- top-down ---------------------------------------------------------------------------------
+def backtrack(model: CompiledCircuit, inner: list[Inner], buf: torch.Tensor,
+              choose: Choose) -> torch.Tensor:
+    """The (columns, batch) bool mask of the units the chosen sub-circuit of each row reaches."""
+    B = buf.shape[1]
+    active = torch.zeros((model.plan.num_columns, B), dtype=torch.bool, device=buf.device)
+    active[model.plan.root_columns[0]] = True
+    for step in reversed(inner):
+        block, op = step.block, step.op
+        r, b = active[block.start:block.stop].nonzero(as_tuple=True)
+        if r.numel() == 0:
+            continue
+        if block.op == "product":
+            cols = op.index[r]                                    # (n, F); pads read ZERO
+            active[cols, b[:, None].expand_as(cols)] = True
+            continue
+        assert step.log_w is not None
+        if block.op in ("sum", "dense"):
+            cols = op.index[r] if block.op == "sum" else op.index[r // block.units]
+            picked = choose(buf[cols, b[:, None]] + step.log_w[r])
+            active[cols.gather(1, picked[:, None])[:, 0], b] = True
+            continue
+        g = r // block.units                                      # kron: (p, i, j) flat
+        a_cols, b_cols = op.index[g], op.index_b[g]               # (n, P, Ka), (n, P, Kb)
+        n, P, Ka = a_cols.shape
+        Kb = b_cols.shape[2]
+        terms = (step.log_w[r].view(n, P, Ka, Kb) + buf[a_cols, b[:, None, None]][..., None]
+                 + buf[b_cols, b[:, None, None]][:, :, None, :])
+        picked = choose(terms.reshape(n, -1))
+        p, i, j = picked // (Ka * Kb), (picked // Kb) % Ka, picked % Kb
+        rows = torch.arange(n, device=buf.device)
+        active[a_cols[rows, p, i], b] = True
+        active[b_cols[rows, p, j], b] = True
+    return active
+
+
+def fill(leaves: list[Leaves], active: torch.Tensor, x: torch.Tensor, missing: torch.Tensor,
+         values: Fill) -> torch.Tensor:
+    """`x` with each missing entry taken from the active input unit of its variable
+    (`values(i, rows)` for rows of input block i); NaN where no unit covers it."""
+    out = torch.where(missing, float("nan"), x)
+    for i, leaf in enumerate(leaves):
+        r, b = active[leaf.block.start:leaf.block.stop].nonzero(as_tuple=True)
+        var = leaf.family.var[r]
+        keep = missing[b, var]
+        r, b, var = r[keep], b[keep], var[keep]
+        if r.numel():
+            out[b, var] = values(i, r).to(out.dtype)
+    return out
