@@ -75,3 +75,16 @@ def test_fused_kronecker_einsums_equal_reference(dtype, data):
     assert any(b.op == "kron" for b in plan.blocks)
     x = data.draw(data_for(circuit, max_rows=6))
     assert_logs_close(compile(plan, dtype=dtype)(x), log_likelihood(circuit, x), TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@settings(max_examples=40)
+@given(st.data())
+def test_the_no_grad_fast_path_equals_reference(dtype, data):
+    circuit = data.draw(st.one_of(circuits(max_units=4), kron_circuits()))
+    x = data.draw(data_for(circuit, max_rows=8))
+    model = compile(circuit, dtype=dtype)
+    with torch.no_grad():
+        got = model(x)
+    assert_logs_close(got, log_likelihood(circuit, x), TOLERANCE[dtype])
+    assert_logs_close(model(x), got.double().numpy(), TOLERANCE[dtype])   # grad path agrees

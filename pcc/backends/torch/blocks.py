@@ -10,6 +10,8 @@ per-layer copy of the buffer that a chain of in-place writes under autograd woul
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -95,7 +97,10 @@ class SumOp(BlockOp):
             m = scratch.rows(out.shape)
             torch.amax(x, 1, out=m)
             m.masked_fill_(torch.isneginf(m), 0.0)
-            x.sub_(m[:, None]).exp_()
+            x.sub_(m[:, None])
+            # terms below the smallest normal float add less than half an ulp to the max
+            # term's 1; dropping them avoids exp's very slow subnormal results
+            x.masked_fill_(x < math.log(torch.finfo(x.dtype).tiny), NEG_INF).exp_()
             torch.sum(x, 1, out=out)
             out.log_().add_(m)
 
@@ -127,19 +132,31 @@ class KronOp(BlockOp):
         G, P, Ka, B = a.shape
         Kb = b.shape[2]
         K = log_w.shape[0] // G  # type: ignore[union-attr]
-        ma, mb = max_shift(a, 2), max_shift(b, 2)
+        ma, mb = _small_max_shift(a), _small_max_shift(b)
         ea = torch.exp(a - ma).reshape(G * P, Ka, B)
         eb = torch.exp(b - mb).reshape(G * P, Kb, B)
         w = torch.exp(log_w).reshape(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K, Ka, Kb)  # type: ignore[arg-type]
         if K <= Kb:   # contract j first: the intermediate is (K, Ka) per pair
             t = torch.bmm(w.reshape(G * P, K * Ka, Kb), eb).view(G * P, K, Ka, B)
-            s = (t * ea[:, None]).sum(2)
+            # sum over i as Ka multiply-adds: a reduction over a short middle axis is slow
+            s = t[:, :, 0] * ea[:, None, 0]
+            for i in range(1, Ka):
+                s = torch.addcmul(s, t[:, :, i], ea[:, None, i])
         else:         # contract (i, j) at once: the intermediate is (Ka, Kb) per pair
             outer = (ea[:, :, None, :] * eb[:, None, :, :]).reshape(G * P, Ka * Kb, B)
             s = torch.bmm(w.reshape(G * P, K, Ka * Kb), outer)
         logs = safe_log(s).view(G, P, K, B) + (ma + mb).view(G, P, 1, B)
         out = logs[:, 0] if P == 1 else logsumexp(logs, 1)
         return out.reshape(G * K, B)
+
+
+def _small_max_shift(x: torch.Tensor) -> torch.Tensor:
+    """max_shift over axis 2 of (G, P, k, B), as k - 1 elementwise maxima (k is small)."""
+    m = x[:, :, 0].detach()
+    for i in range(1, x.shape[2]):
+        m = torch.maximum(m, x[:, :, i].detach())
+    m = m.unsqueeze(2)
+    return torch.where(torch.isfinite(m), m, torch.zeros_like(m))
 
 
 OPS = {"product": ProductOp, "sum": SumOp, "dense": DenseOp, "kron": KronOp}

@@ -35,6 +35,22 @@ class Family(nn.Module):
     def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def value_table(self, k: int) -> torch.Tensor:
+        """(rows, k + 1): log p(value j) for j < k, and 0 (missing) in column k. Only for
+        families whose variables all have fewer than k values."""
+        values = torch.arange(k + 1, dtype=torch.float64, device=self.var.device)
+        out = self.log_prob(values.expand(len(self.var), k + 1).contiguous())
+        out[:, k] = 0.0
+        return out
+
+    def from_table(self, codes: torch.Tensor, k: int) -> torch.Tensor:
+        """(rows, batch) log-values by lookup: `codes` (vars, batch) holds each value, or k
+        where missing. One gather instead of the family's arithmetic on every entry."""
+        rows = len(self.var)
+        index = codes.index_select(0, self.var)
+        index += (torch.arange(rows, device=index.device) * (k + 1))[:, None]
+        return self.value_table(k).reshape(-1).take(index)
+
     def params(self, start: int, stop: int) -> Params:
         raise NotImplementedError
 

@@ -41,6 +41,12 @@ class CompiledCircuit(nn.Module):
         self.blocks = nn.ModuleList(OPS[b.op](b, weights, dtype)
                                     for b in plan.blocks if b.op != "input")
         self.program = Program(list(self.blocks), plan.num_columns, plan.root_columns)
+        # families whose variables all have finite domains are looked up in a table when no
+        # gradient is needed; k is the largest domain size (column k means "missing")
+        sizes = [d.size for d in self.circuit.domains]
+        self.table_k = max([s for s in sizes if s is not None] or [0])
+        self.tabled = [all(sizes[v] is not None for v in np.unique(b.index))
+                       for b in input_blocks]
 
     @property
     def device(self) -> torch.device:
@@ -73,15 +79,23 @@ class CompiledCircuit(nn.Module):
         log_ws = [b.table() for b in self.program.blocks if b.table is not None]
         itemsize = torch.finfo(self.dtype).bits // 8
         chunk = max(1, self.buffer_bytes // max(1, self.plan.num_columns * itemsize))
-        self.program.reuse = not (torch.is_grad_enabled() and
-                                  any(p.requires_grad for p in self.parameters()))
+        fast = not (torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()))
+        self.program.reuse = fast
         outs = []
         for start in range(0, max(x.shape[0], 1), chunk):
             xs, ms = x[start:start + chunk], missing[start:start + chunk]
-            leaves = torch.cat([f(xs, ms) for f in self.families]).to(self.dtype)
+            leaves = torch.cat(self._leaves(xs, ms, fast)).to(self.dtype)
             outs.append(Evaluate.apply(self.program, leaves, *log_ws))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out[:, 0] if out.shape[1] == 1 else out
+
+    def _leaves(self, x: torch.Tensor, missing: torch.Tensor, fast: bool) -> list[torch.Tensor]:
+        if not fast or not any(self.tabled):
+            return [f(x, missing) for f in self.families]
+        k = self.table_k
+        codes = torch.where(missing, float(k), x).t().long()
+        return [f.from_table(codes, k) if tabled else f(x, missing)
+                for f, tabled in zip(self.families, self.tabled)]
 
     # -- the way back --------------------------------------------------------------------------
     def to_circuit(self) -> Circuit:

@@ -1,0 +1,185 @@
+"""Compile time, throughput and peak memory: pcc-torch vs the reference interpreter (and SPFlow).
+
+    .venv/bin/python tools/bench_compile.py [--circuits sparse,pd,plants.psdd,...]
+        [--batch-sizes 1,100,1000,10000] [--repeats 3] [--threads 1] [--reference-max-batch 1000]
+        [--json out/bench_compile.json]
+
+Both sides run in this one process with the same thread settings (torch threads, OMP/MKL
+threads, OMP_WAIT_POLICY=PASSIVE, set before torch is imported). Times are medians over
+`--repeats` warm runs (the reference runs once at batches >= 1000: it takes seconds). Peak
+memory is the largest rise of the process's resident set over its value before a run,
+sampled every 2 ms, on the first (cold) run of a fresh model. pcc-torch runs in float32
+under `torch.no_grad()`; "max |diff|" compares its log-likelihoods to the reference's on the
+first rows. Prints a table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+THREADS = next((a.split("=")[1] for a in sys.argv if a.startswith("--threads=")), "1")
+for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(name, THREADS)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import json  # noqa: E402
+import statistics  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_circuits import SHIPPED, load_shipped, random_pd, random_sparse, rows, spflow_model  # noqa: E402
+
+from pcc.backends.reference import log_likelihood  # noqa: E402
+from pcc.backends.torch import compile  # noqa: E402
+
+
+def peak_rss_delta(fn: Callable[[], object]) -> tuple[float, object]:
+    """(largest rise of the resident set in MiB while `fn` runs, its result)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * page
+
+    base, peak, done = rss(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss())
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        result = fn()
+    finally:
+        done.set()
+        thread.join()
+    peak[0] = max(peak[0], rss())
+    return (peak[0] - base) / 2**20, result
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_one(name: str, circuit, data: np.ndarray, args, spflow_root=None) -> dict:
+    record: dict = {"circuit": name, "groups": len(circuit), "units": circuit.num_units}
+    record["compile_s"] = median_time(lambda: compile(circuit), args.repeats)
+    model = compile(circuit)
+    probe = rows(data, 50)
+    with torch.no_grad():
+        got = model(probe).numpy()
+    want = log_likelihood(circuit, probe)
+    finite = np.isfinite(want)
+    record["max_abs_diff"] = float(np.abs(got[finite] - want[finite]).max(initial=0.0))
+    record["same_minus_inf"] = bool(np.array_equal(np.isneginf(got), np.isneginf(want)))
+    record["plan_blocks"] = len(model.plan.blocks)
+    record["batches"] = []
+    for batch in args.batch_sizes:
+        x = rows(data, batch)
+        entry: dict = {"batch": batch}
+        fresh = compile(circuit)
+        with torch.no_grad():
+            entry["torch_peak_mib"], _ = peak_rss_delta(lambda: fresh(x))
+            entry["torch_s"] = median_time(lambda: fresh(x), args.repeats)
+        entry["torch_rows_per_s"] = batch / entry["torch_s"]
+        if batch <= args.reference_max_batch:
+            entry["reference_peak_mib"], _ = peak_rss_delta(lambda: log_likelihood(circuit, x))
+            reps = args.repeats if batch < 1000 else 1
+            entry["reference_s"] = median_time(lambda: log_likelihood(circuit, x), reps)
+            entry["speedup_vs_reference"] = entry["reference_s"] / entry["torch_s"]
+        if spflow_root is not None and batch <= args.reference_max_batch:
+            from spn.algorithms.Inference import log_likelihood as spflow_ll
+
+            entry["spflow_peak_mib"], _ = peak_rss_delta(lambda: spflow_ll(spflow_root, x))
+            reps = args.repeats if batch < 1000 else 1
+            entry["spflow_s"] = median_time(lambda: spflow_ll(spflow_root, x), reps)
+            entry["speedup_vs_spflow"] = entry["spflow_s"] / entry["torch_s"]
+        record["batches"].append(entry)
+        print(row(record, entry), flush=True)
+    return record
+
+
+HEADER = (f"{'circuit':<20} {'groups':>7} {'compile':>8} {'batch':>6} {'torch s':>9} "
+          f"{'rows/s':>10} {'mem MiB':>8} {'ref s':>8} {'x ref':>7} {'ref MiB':>8} "
+          f"{'spflow s':>8} {'x spflow':>8}")
+
+
+def row(record: dict, e: dict) -> str:
+    def f(key: str, fmt: str) -> str:
+        return format(e[key], fmt) if key in e else "-"
+
+    return (f"{record['circuit']:<20} {record['groups']:>7} {record['compile_s']:>7.2f}s "
+            f"{e['batch']:>6} {e['torch_s']:>9.4f} {e['torch_rows_per_s']:>10.0f} "
+            f"{e['torch_peak_mib']:>8.1f} {f('reference_s', '8.3f'):>8} "
+            f"{f('speedup_vs_reference', '7.1f'):>7} {f('reference_peak_mib', '8.1f'):>8} "
+            f"{f('spflow_s', '8.3f'):>8} {f('speedup_vs_spflow', '8.1f'):>8}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--circuits", default="sparse,pd,spflow," + ",".join(SHIPPED))
+    parser.add_argument("--batch-sizes", default="1,100,1000,10000",
+                        type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=int(THREADS))
+    parser.add_argument("--reference-max-batch", type=int, default=1000)
+    parser.add_argument("--json", default="out/bench_compile.json")
+    args = parser.parse_args([a for a in sys.argv[1:] if not a.startswith("--threads=")] +
+                             [f"--threads={THREADS}"])
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    results, skipped = [], {}
+    print(f"torch {torch.__version__}, {args.threads} thread(s), OMP_WAIT_POLICY="
+          f"{os.environ['OMP_WAIT_POLICY']}, float32, CPU")
+    print(HEADER)
+    for name in args.circuits.split(","):
+        spflow_root = None
+        if name == "sparse":
+            circuit = random_sparse()
+            data = rng.integers(0, 2, (10_000, circuit.num_vars)).astype(float)
+        elif name == "pd":
+            circuit = random_pd()
+            data = rng.integers(0, 2, (10_000, circuit.num_vars)).astype(float)
+        elif name == "spflow":
+            spflow_root = spflow_model()
+            if isinstance(spflow_root, str):
+                skipped[name] = spflow_root
+                continue
+            from pcc.frontends.spflow_objects import from_spflow
+
+            circuit = from_spflow(spflow_root)
+            data = rng.integers(0, 2, (10_000, circuit.num_vars)).astype(float)
+        else:
+            loaded = load_shipped(name)
+            if isinstance(loaded, str):
+                skipped[name] = loaded
+                print(f"{name:<20} skipped: {loaded}")
+                continue
+            circuit, data = loaded
+        results.append(bench_one(name, circuit, data, args, spflow_root))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"threads": args.threads, "torch": torch.__version__,
+                                           "results": results, "skipped": skipped}, indent=1))
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
