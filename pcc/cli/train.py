@@ -57,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--checkpoint", help="checkpoint file (resumed from when it exists)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--distributed", action="store_true",
+                        help="one rank of a torchrun job: train data-parallel (docs/distributed.md)")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="--distributed: seconds to wait for a silent rank before failing")
+    parser.add_argument("--checkpoint-every", type=int, metavar="N",
+                        help="--distributed: also checkpoint every N mini-batches")
     parser.add_argument("-o", "--out", required=True, help="the trained circuit (.pcc)")
 
 
@@ -68,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
     from pcc.learn import TrainConfig, fit, mean_log_likelihood
     from pcc.learn.datasets import read_data
 
+    group = None
+    if args.distributed:  # join first: a missing torchrun environment fails before any work
+        from pcc.distributed import setup
+
+        group = setup(timeout=args.timeout)
     train, shape = read_data(args.data, "train")
     valid = read_data(args.valid, "test")[0] if args.valid else None
     test = read_data(args.test, "test")[0] if args.test else None
@@ -83,24 +94,46 @@ def run(args: argparse.Namespace) -> int:
         test = None if test is None else _binarize(test, args.binarize)
     circuit = _structure_circuit(args, train, shape)
     started = time.perf_counter()
-    model = compile(circuit, dtype=getattr(torch, args.dtype))
+    model = compile(circuit, dtype=getattr(torch, args.dtype),
+                    device=None if group is None else group.device)
     config = TrainConfig(method=args.method, epochs=args.epochs,
                          batch_size=args.batch_size or None, step_size=args.step_size,
                          lr=args.lr, patience=args.patience, seed=args.seed,
                          checkpoint=args.checkpoint, progress=not args.no_progress,
-                         time_limit=args.time_limit)
-    history = fit(model, train, valid, config)
+                         time_limit=args.time_limit, distributed=group is not None)
+    if group is None:
+        history = fit(model, train, valid, config)
+    else:
+        from pcc.distributed import DistOptions, fit_distributed
+
+        options = DistOptions(timeout=args.timeout, checkpoint_every=args.checkpoint_every)
+        history = fit_distributed(model, train, valid, config, options)
     seconds = time.perf_counter() - started
-    trained = model.to_circuit()
-    save_circuit(trained, args.out)
-    print(f"{args.structure} {len(circuit)} groups, {circuit.num_units} units; "
-          f"{len(history.train)} epochs in {seconds:.1f} s; wrote {args.out}")
+    leader = group is None or group.leader  # with --distributed, rank 0 writes and prints
+    if leader:
+        save_circuit(model.to_circuit(), args.out)
+        print(f"{args.structure} {len(circuit)} groups, {circuit.num_units} units; "
+              f"{len(history.train)} epochs in {seconds:.1f} s; wrote {args.out}")
     for name, rows in (("train", train), ("valid", valid), ("test", test)):
         if rows is not None:
-            ll = mean_log_likelihood(model, rows)
+            ll = mean_log_likelihood(model, rows) if group is None else \
+                _shared_mean_log_likelihood(model, rows, group)
+            if not leader:
+                continue
             bpd = -ll / rows.shape[1] / np.log(2)
             print(f"{name} log-likelihood {ll:.4f} nats/example ({bpd:.4f} bits/dim)")
+    if group is not None:
+        from pcc.distributed import shutdown
+
+        shutdown()
     return 0
+
+
+def _shared_mean_log_likelihood(model, rows: np.ndarray, group) -> float:  # type: ignore[no-untyped-def]
+    """Mean log-likelihood of `rows` with each rank evaluating its shard (the same on all)."""
+    from pcc.distributed import Shard, mean_log_likelihood
+
+    return mean_log_likelihood(model, Shard.of(rows, group), group)
 
 
 def _binarize(data: np.ndarray, threshold: float) -> np.ndarray:

@@ -10,6 +10,8 @@ old + step M-step. The model is reached through `pcc.learn.access`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from pcc.learn.access import em_access
@@ -20,10 +22,14 @@ from pcc.learn.leaves import (OBSERVED, interpolate, keep_unobserved, m_step, ob
 class EM:
     """Accumulates EM statistics over batches and applies M-steps to `model` in place."""
 
-    def __init__(self, model: torch.nn.Module, prior: float = 1e-2, min_std: float = 1e-3):
+    def __init__(self, model: torch.nn.Module, prior: float = 1e-2, min_std: float = 1e-3,
+                 reduce: Callable[[list[torch.Tensor]], None] | None = None):
         self.access = em_access(model)
         self.prior = prior
         self.min_std = min_std
+        # called with `statistics()` before each M-step; distributed training sums them over
+        # the ranks in place there (pcc.distributed), so that every rank makes the same M-step
+        self.reduce = reduce
         self._reset()
 
     def _reset(self) -> None:
@@ -52,11 +58,20 @@ class EM:
             self.stats[i] = stats if old is None else tuple(a + b for a, b in zip(old, stats))
         return float(ll.detach().sum())
 
+    def statistics(self) -> list[torch.Tensor]:
+        """The accumulated statistics (float64, modifiable in place), in a fixed order: the
+        expected counts of each weight table, then each input block's sufficient statistics."""
+        if self.counts is None:
+            return []
+        return self.counts + [t for i in sorted(self.stats) for t in self.stats[i]]
+
     @torch.no_grad()
     def update(self, step: float = 1.0) -> None:
         """M-step from the statistics since the last update, then forget them."""
         if self.counts is None:
             return
+        if self.reduce is not None:
+            self.reduce(self.statistics())
         old_ws = self.access.log_weights() if step < 1.0 else [None] * len(self.counts)
         new_ws = []
         for counts, live, old in zip(self.counts, self.access.weight_live, old_ws):

@@ -41,6 +41,7 @@ class TrainConfig:
     progress: bool = True
     eval_batch_size: int = 1000
     time_limit: float | None = None  # seconds: no new epoch starts once training took this long
+    distributed: bool = False       # one rank of a torchrun job (pcc.distributed.fit_distributed)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -75,6 +76,11 @@ def mean_log_likelihood(model: torch.nn.Module, data: np.ndarray, batch_size: in
 def fit(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None = None,
         config: TrainConfig = TrainConfig()) -> History:
     """Train `model` (a compiled circuit: forward(x) = log p(x)) on `train`; see the module doc."""
+    if config.distributed:
+        # the same updates, computed by all ranks of the job, each on its shard of `train`
+        from pcc.distributed import fit_distributed
+
+        return fit_distributed(model, train, valid, config)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     history, start_epoch = History(), 0

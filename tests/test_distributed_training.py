@@ -1,0 +1,71 @@
+"""Data-parallel training with the gloo backend and 2 ranks started by the test: the updates are
+those of one process over the whole batch (float64, 1e-10), for one EM step, one Adam step and
+runs of online EM and Adam with early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pcc.distributed import DistributedError, Shard, shard_bounds
+from pcc.distributed.group import Group
+from pcc.learn import fit
+from tests.distributed_helpers import cases, finish, launch, tiny_model
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory):
+    """Parameters and histories of every case, trained by 2 ranks."""
+    out = tmp_path_factory.mktemp("ranks")
+    results = finish(launch(["tests/distributed_helpers.py", str(out)]), timeout=240)
+    for rank, (status, _, err) in enumerate(results):
+        assert status == 0, f"rank {rank} exited with {status}:\n{err[-3000:]}"
+    return out
+
+
+@pytest.mark.parametrize("name", list(cases()))
+def test_two_ranks_update_like_one_process_over_the_whole_batch(two_ranks, name):
+    leaf, train, valid, config, _ = cases()[name]
+    model = tiny_model(leaf)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    expected = fit(model, train, valid, config)
+    ranks = [torch.load(two_ranks / f"{name}.rank{r}.pt", weights_only=False) for r in (0, 1)]
+    for rank in ranks:
+        got = rank["state"]
+        assert got.keys() == model.state_dict().keys()
+        for key, value in model.state_dict().items():
+            assert not torch.equal(value, before[key]) or key.endswith("n"), key  # it trained
+            np.testing.assert_allclose(got[key].numpy(), value.numpy(), rtol=0, atol=1e-10,
+                                       err_msg=f"{name}: {key}")
+        np.testing.assert_allclose(rank["history"].train, expected.train, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(rank["history"].valid, expected.valid, rtol=0, atol=1e-10)
+        assert rank["history"].best_epoch == expected.best_epoch
+
+
+def test_shards_are_contiguous_blocks_that_cover_the_rows():
+    for total in (0, 1, 5, 200):
+        for world in (1, 2, 3, 7):
+            blocks = [shard_bounds(total, r, world) for r in range(world)]
+            assert blocks[0][0] == 0 and blocks[-1][1] == total
+            assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+            assert max(b - a for a, b in blocks) - min(b - a for a, b in blocks) <= 1
+
+
+def test_a_rank_picks_its_rows_of_a_global_batch_in_batch_order():
+    rows = np.arange(10, dtype=float)[:, None] * 10
+    shard = Shard(rows[4:8], start=4, total=10)
+    np.testing.assert_array_equal(shard.pick(np.array([9, 6, 0, 4, 7, 5]))[:, 0], [60, 40, 70, 50])
+    assert len(shard.pick(np.array([0, 1, 9]))) == 0
+    group = Group(1, 2, 1, "gloo", torch.device("cpu"), 10.0)
+    whole = np.zeros((5, 3))
+    assert Shard.of(whole, group).start == 2 and len(Shard.of(whole, group).rows) == 3
+
+
+def test_setup_without_torchrun_environment_names_what_is_missing(monkeypatch):
+    from pcc.distributed import setup
+
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(DistributedError, match="RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT unset"):
+        setup()
