@@ -36,8 +36,9 @@ PUBLISHED_HCLT = {
 }
 
 
-def load(name: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    splits = [read_data(DATA / name / f"{name}.{split}.data.gz")[0]
+def load(name: str, limit: int | None, folder: Path = DATA
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    splits = [read_data(folder / name / f"{name}.{split}.data.gz")[0]
               for split in ("train", "valid", "test")]
     if limit:
         rng = np.random.default_rng(0)
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--rat-depth", type=int, default=4)
     parser.add_argument("--rat-repetitions", type=int, default=10)
     parser.add_argument("--limit", type=int, help="subsample training rows (stated in output)")
+    parser.add_argument("--data", default=str(DATA), help="folder of the twenty data sets")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--progress", action="store_true")
@@ -97,7 +99,7 @@ def main() -> None:
     if out.exists():
         results = json.loads(out.read_text())  # several invocations add up to one table
     for name in args.names:
-        train, valid, test = load(name, args.limit)
+        train, valid, test = load(name, args.limit, Path(args.data))
         row = results.setdefault(name, {})
         row.update({"vars": train.shape[1], "train_rows": len(train), "limit": args.limit,
                     "published_hclt": PUBLISHED_HCLT.get(name)})
