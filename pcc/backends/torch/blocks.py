@@ -188,6 +188,12 @@ class Scratch:
         torch.index_select(buf, 0, index.reshape(-1), out=out)
         return out.view(*index.shape, buf.shape[1])
 
+    def ints(self, shape: tuple[int, int], device: torch.device) -> torch.Tensor:
+        n = shape[0] * shape[1]
+        like = torch.empty(0, dtype=torch.long, device=device)
+        self.int_flat = self._grow(getattr(self, "int_flat", None), like, n)
+        return self.int_flat[:n].view(shape)
+
     def rows(self, shape: torch.Size) -> torch.Tensor:
         n = shape[0] * shape[1]
         self.small = self._grow(self.small, self.flat, n)  # type: ignore[arg-type]
@@ -202,14 +208,18 @@ class Scratch:
         return self.buffer[:n].view(shape)
 
 
-def run_blocks(program: "Program", leaves: torch.Tensor, log_ws: list[torch.Tensor | None]
-               ) -> torch.Tensor:
-    """The filled (columns, batch) buffer: constants, the leaves, then every block in order."""
-    buf = program.scratch.activation(leaves, (program.columns, leaves.shape[1]), program.reuse)
+def run_blocks(program: "Program", leaves: torch.Tensor | None, log_ws: list[torch.Tensor | None],
+               buf: torch.Tensor | None = None) -> torch.Tensor:
+    """The filled (columns, batch) buffer: constants, the leaves, then every block in order.
+    With `leaves` None, `buf` already holds the leaves (written there by the caller)."""
+    if buf is None:
+        assert leaves is not None
+        buf = program.scratch.activation(leaves, (program.columns, leaves.shape[1]),
+                                         program.reuse)
+        first = NEG_INF_COLUMN + 1
+        buf[first:first + leaves.shape[0]] = leaves
     buf[ZERO_COLUMN] = 0.0
     buf[NEG_INF_COLUMN] = NEG_INF
-    first = NEG_INF_COLUMN + 1
-    buf[first:first + leaves.shape[0]] = leaves
     for block, log_w in zip(program.blocks, log_ws):
         block.fast(buf, buf[block.start:block.stop], program.scratch, log_w)
     return buf

@@ -43,13 +43,15 @@ class Family(nn.Module):
         out[:, k] = 0.0
         return out
 
-    def from_table(self, codes: torch.Tensor, k: int) -> torch.Tensor:
-        """(rows, batch) log-values by lookup: `codes` (vars, batch) holds each value, or k
-        where missing. One gather instead of the family's arithmetic on every entry."""
+    def from_table(self, codes: torch.Tensor, k: int, index: torch.Tensor,
+                   out: torch.Tensor) -> None:
+        """Write the (rows, batch) log-values into `out` by lookup: `codes` (vars, batch) holds
+        each value, or k where missing; `index` is (rows, batch) work memory. One gather
+        instead of the family's arithmetic on every entry."""
         rows = len(self.var)
-        index = codes.index_select(0, self.var)
+        torch.index_select(codes, 0, self.var, out=index)
         index += (torch.arange(rows, device=index.device) * (k + 1))[:, None]
-        return self.value_table(k).reshape(-1).take(index)
+        torch.take(self.value_table(k).to(out.dtype).reshape(-1), index, out=out)
 
     def params(self, start: int, stop: int) -> Params:
         raise NotImplementedError

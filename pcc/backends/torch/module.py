@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from pcc.backends.torch.blocks import OPS, Evaluate, Program
+from pcc.backends.torch.blocks import OPS, Evaluate, Program, run_blocks
 from pcc.backends.torch.data import DomainTable, variable_mask
 from pcc.backends.torch.families import make_family
 from pcc.ir import Circuit, Input, Sum
+from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import LayeredCircuit
 
 DEFAULT_BUFFER_BYTES = 1 << 30
@@ -84,18 +85,34 @@ class CompiledCircuit(nn.Module):
         outs = []
         for start in range(0, max(x.shape[0], 1), chunk):
             xs, ms = x[start:start + chunk], missing[start:start + chunk]
-            leaves = torch.cat(self._leaves(xs, ms, fast)).to(self.dtype)
+            if fast:
+                outs.append(self._run_fast(xs, ms, log_ws))
+                continue
+            leaves = torch.cat([f(xs, ms) for f in self.families]).to(self.dtype)
             outs.append(Evaluate.apply(self.program, leaves, *log_ws))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out[:, 0] if out.shape[1] == 1 else out
 
-    def _leaves(self, x: torch.Tensor, missing: torch.Tensor, fast: bool) -> list[torch.Tensor]:
-        if not fast or not any(self.tabled):
-            return [f(x, missing) for f in self.families]
+    def _run_fast(self, x: torch.Tensor, missing: torch.Tensor,
+                  log_ws: list[torch.Tensor]) -> torch.Tensor:
+        """The forward pass without autograd: leaves written straight into a reused buffer."""
+        program, scratch = self.program, self.program.scratch
+        like = torch.empty(0, dtype=self.dtype, device=x.device)
+        buf = scratch.activation(like, (program.columns, x.shape[0]), True)
         k = self.table_k
-        codes = torch.where(missing, float(k), x).t().long()
-        return [f.from_table(codes, k) if tabled else f(x, missing)
-                for f, tabled in zip(self.families, self.tabled)]
+        codes = torch.where(missing, float(k), x).t().long() if any(self.tabled) else None
+        row = NEG_INF_COLUMN + 1
+        for family, tabled in zip(self.families, self.tabled):
+            out = buf[row:row + len(family.var)]
+            if tabled:
+                index = scratch.ints((len(family.var), x.shape[0]), x.device)
+                family.from_table(codes, k, index, out)  # type: ignore[arg-type]
+            else:
+                out.copy_(family(x, missing))
+            row += len(family.var)
+        run_blocks(program, None, program.expand(tuple(log_ws)), buf)
+        start, stop = program.root
+        return buf[start:stop].t().clone()
 
     # -- the way back --------------------------------------------------------------------------
     def to_circuit(self) -> Circuit:
