@@ -125,3 +125,17 @@ def test_seed_makes_training_deterministic():
         fit(model, data, None, TrainConfig(epochs=2, batch_size=32, seed=5, progress=False))
         results.append(mean_log_likelihood(model, data))
     assert results[0] == results[1]
+
+
+def test_time_limit_and_bad_config():
+    data = _data(100)
+    model = compile(build_circuit(random_binary_trees(6, 1, 1), 2, seed=0), dtype=torch.float64)
+    history = fit(model, data, None, TrainConfig(epochs=5, batch_size=50, time_limit=1e-9,
+                                                 step_decay=0.5, progress=False))
+    assert len(history.train) == 1
+    with pytest.raises(ValueError, match="step_size"):
+        TrainConfig(step_size=0.0)
+    with pytest.raises(ValueError, match="method"):
+        TrainConfig(method="sgd")
+    with pytest.raises(TypeError, match="CompiledCircuit"):
+        EM(torch.nn.Linear(2, 1))
