@@ -51,6 +51,22 @@ def test_views_refuse_what_they_cannot_draw_readably(large: Circuit) -> None:
         regions_view(random_binary_trees(64, 5, 8), max_regions=100)
 
 
+def test_many_edges_also_switch_to_blocks() -> None:
+    """70 groups but 1000 edges: `dot` would take long, and the picture is a hairball."""
+    b = CircuitBuilder([BINARY])
+    leaves = [b.bernoulli(0, p=(k + 1) / 52) for k in range(50)]
+    sums = [b.sum(leaves, weights=[1 / 50] * 50) for _ in range(20)]
+    b.sum(sums, weights=[1 / 20] * 20)
+    circuit = b.build()
+    view, note = choose_view(circuit, "nodes")
+    assert view == "blocks"
+    assert note == ("the circuit has 1020 edges, too many for the nodes view (at most 800); "
+                    "drawing the blocks view instead")
+    with pytest.raises(TooLargeError, match="1020 edges"):
+        nodes_view(circuit)
+    assert choose_view(circuit, "nodes", max_edges=2000) == ("nodes", None)
+
+
 def test_unknown_view() -> None:
     with pytest.raises(VizError, match="unknown view 'regions' for a circuit"):
         draw(mixed_circuit(), "regions")

@@ -20,6 +20,7 @@ from pcc.ir import Circuit, FormatError, Sum
 from pcc.regions import linear_chain, poon_domingos, quad_tree, random_binary_trees
 from pcc.viz import dot_available, draw, regions_view
 from pcc.viz.blocks import MAX_BOXES, make_boxes
+from pcc.viz.nodes import oversize
 from pcc.viz.render import to_bytes
 from tests.strategies import circuits
 
@@ -134,7 +135,7 @@ def test_real_circuits(shared_data: Path, name: str, small: bool) -> None:
     from pcc.layering import layer
 
     circuit = load_real(shared_data, name)
-    if small and len(circuit) <= 400:
+    if small and oversize(circuit, "nodes") is None:
         check_views(circuit)
         broken, sum_id = break_smoothness(circuit)
         items = render_svg(broken, "nodes", check=True)

@@ -7,9 +7,9 @@ Views: nodes (every group: sums, products, leaves; weights on sum edges; scopes 
 layers (the compiler's plan: one cluster per layer, one box per block), blocks (one box per block:
 a summary that stays readable for large circuits), regions (FILE is a region graph, the JSON
 file that `pcc.regions.RegionGraph.save` writes). Without --view: nodes for circuits of at most
-400 groups, blocks otherwise; a nodes or layers view of a larger circuit switches to blocks and
-says so. --check marks what `pcc check` reports in red (orange for structured decomposability
-and normalization), with the violation as tooltip.
+400 groups and 800 edges, blocks otherwise; a nodes or layers view of a larger circuit switches
+to blocks and says so. --check marks what `pcc check` reports in red (orange for structured
+decomposability and normalization), with the violation as tooltip.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pcc.ir import Circuit
 from pcc.viz.blocks import blocks_view
 from pcc.viz.layers import layers_view
 from pcc.viz.marks import Marks
-from pcc.viz.nodes import MAX_NODES, TooLargeError, nodes_view
+from pcc.viz.nodes import MAX_EDGES, MAX_NODES, TooLargeError, nodes_view, oversize
 from pcc.viz.regions import regions_view
 from pcc.viz.render import VizError, dot_available, write
 
@@ -26,38 +26,43 @@ CIRCUIT_VIEWS = ("nodes", "layers", "blocks")
 VIEWS = CIRCUIT_VIEWS + ("regions",)
 
 
-def choose_view(circuit: Circuit, view: str | None, max_nodes: int = MAX_NODES) -> \
-        tuple[str, str | None]:
+def choose_view(circuit: Circuit, view: str | None, max_nodes: int = MAX_NODES,
+                max_edges: int = MAX_EDGES) -> tuple[str, str | None]:
     """The view to draw and, when it differs from the one asked for, a sentence saying why.
     No view asked: nodes for small circuits, blocks otherwise. A node or layers view of a
-    circuit above `max_nodes` groups switches to blocks."""
+    circuit above `max_nodes` groups or `max_edges` edges switches to blocks."""
     if view is not None and view not in CIRCUIT_VIEWS:
         raise VizError(f"unknown view {view!r} for a circuit; choose one of "
                        f"{', '.join(CIRCUIT_VIEWS)}")
-    if len(circuit) <= max_nodes:
-        return view or "nodes", None
-    if view in (None, "blocks"):
+    if view == "blocks":
         return "blocks", None
-    return "blocks", (f"the circuit has {len(circuit)} groups, too many for the {view} view "
-                      f"(at most {max_nodes}); drawing the blocks view instead")
+    reason = oversize(circuit, view or "nodes", max_nodes, max_edges)
+    if reason is None:
+        return view or "nodes", None
+    if view is None:
+        return "blocks", None
+    return "blocks", f"{reason}; drawing the blocks view instead"
 
 
 def draw(circuit: Circuit, view: str | None = None, check: object = False, digits: int = 2,
-         max_nodes: int = MAX_NODES, padding: float | None = None) -> graphviz.Digraph:
+         max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES,
+         padding: float | None = None) -> graphviz.Digraph:
     """`circuit` in `view` (nodes, layers or blocks; default by size). `check` is True (run
     `pcc.analysis.check`), a `Report`, or False. `padding` is the layering's padding budget.
     A view too large to read switches to blocks with a warning."""
-    chosen, note = choose_view(circuit, view, max_nodes)
+    chosen, note = choose_view(circuit, view, max_nodes, max_edges)
     if note:
         warnings.warn(note, stacklevel=2)
     marks = marks_for(circuit, check)
     if chosen == "nodes":
-        return nodes_view(circuit, marks, digits=digits, max_nodes=max_nodes)
+        return nodes_view(circuit, marks, digits=digits, max_nodes=max_nodes,
+                          max_edges=max_edges)
     from pcc.layering import DEFAULT_PADDING, layer
 
     plan = layer(circuit, padding=DEFAULT_PADDING if padding is None else padding)
     if chosen == "layers":
-        return layers_view(plan, marks, digits=digits, max_nodes=max_nodes)
+        return layers_view(plan, marks, digits=digits, max_nodes=max_nodes,
+                           max_edges=max_edges)
     return blocks_view(plan, marks)
 
 
@@ -73,7 +78,7 @@ def marks_for(circuit: Circuit, check: object) -> Marks:
 
 
 __all__ = [
-    "CIRCUIT_VIEWS", "MAX_NODES", "Marks", "TooLargeError", "VIEWS", "VizError", "blocks_view",
-    "choose_view", "dot_available", "draw", "layers_view", "marks_for", "nodes_view",
-    "regions_view", "write",
+    "CIRCUIT_VIEWS", "MAX_EDGES", "MAX_NODES", "Marks", "TooLargeError", "VIEWS", "VizError",
+    "blocks_view", "choose_view", "dot_available", "draw", "layers_view", "marks_for",
+    "nodes_view", "regions_view", "write",
 ]

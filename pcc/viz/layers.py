@@ -16,7 +16,7 @@ from pcc.ir import Circuit
 from pcc.viz import style
 from pcc.viz.blocks import OP_KIND, block_summary
 from pcc.viz.marks import Marks
-from pcc.viz.nodes import MAX_NODES, add_edges, check_size
+from pcc.viz.nodes import MAX_EDGES, MAX_NODES, add_edges, check_size
 
 if TYPE_CHECKING:
     from pcc.layering import LayeredCircuit
@@ -25,12 +25,12 @@ LAYER_FILL = "#fafafa"
 
 
 def layers_view(plan: LayeredCircuit, marks: Marks | None = None, digits: int = 2,
-                max_nodes: int = MAX_NODES) -> graphviz.Digraph:
+                max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES) -> graphviz.Digraph:
     """A `pcc.layering.LayeredCircuit` as a `graphviz.Digraph` with one cluster per layer.
-    Raises `TooLargeError` for circuits of more than `max_nodes` groups (use the blocks view)."""
+    Raises `TooLargeError` beyond `max_nodes` groups or `max_edges` edges (use the blocks view)."""
     circuit = plan.circuit
     blocks = plan.blocks
-    check_size(circuit, "layers", max_nodes)
+    check_size(circuit, "layers", max_nodes, max_edges)
     marks = marks or Marks()
     graph = style.new_graph("layers", newrank="true", compound="true")
     graph.attr(label=f"{len(circuit)} groups in {len(blocks)} blocks", labelloc="t")
