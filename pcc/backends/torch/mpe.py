@@ -49,12 +49,12 @@ class MPEResult:
         return iter((self.states, self.values))  # `states, values = mpe(...)`, as the reference
 
 
-def check_valid(model: CompiledCircuit) -> None:
-    """Raise `InvalidCircuitError` (one line) when the model's circuit is not smooth and
-    decomposable: the backtrack then does not select one input per variable."""
+def check_valid(circuit: Circuit) -> None:
+    """Raise `InvalidCircuitError` (one line, naming each violation) when `circuit` is not
+    smooth and decomposable: the backtrack would then not select one input per variable."""
     from pcc.backends.torch import refusal
 
-    error = refusal(model.circuit)
+    error = refusal(circuit)
     if error is not None:
         raise InvalidCircuitError(["MPE and sampling need a smooth, decomposable circuit"]
                                   + error.problems[1:])
@@ -64,7 +64,7 @@ def check_valid(model: CompiledCircuit) -> None:
 def mpe(model: CompiledCircuit, data: object) -> MPEResult:
     """Fill each row's missing (NaN) entries with their max-product values; see the module
     docstring. Observed entries are kept; bad data raises `DataError`."""
-    check_valid(model)
+    check_valid(model.circuit)
     x, missing = model.domains.prepare(data, None, model.device)
     leaves, inner = input_blocks(model), inner_blocks(model)
     at_mode = mode_values(model, leaves)

@@ -32,7 +32,7 @@ def sample(model: CompiledCircuit, evidence: object = None, *, num_samples: int 
     to sample), each row completed once, or `num_samples` times (the copies of row 0 first).
     `generator` is a `torch.Generator` on the model's device or an int seed (None: torch's
     default generator). Evidence of probability zero raises `DataError` naming the row."""
-    check_valid(model)
+    check_valid(model.circuit)
     if num_samples is not None and (isinstance(num_samples, bool) or
                                     not isinstance(num_samples, (int, np.integer)) or
                                     num_samples < 1):
