@@ -9,7 +9,7 @@ import argparse
 import sys
 from types import ModuleType
 
-from pcc.cli import check, convert, demo, eval, info, train, viz
+from pcc.cli import check, convert, demo, eval, info, mpe, sample, train, viz
 from pcc.ir.errors import PccError
 
 # name -> module with `add_arguments(parser)`, `run(args) -> int` and a docstring for the help
@@ -21,6 +21,8 @@ COMMANDS: dict[str, ModuleType] = {
     "demo": demo,
     "viz": viz,
     "train": train,
+    "mpe": mpe,
+    "sample": sample,
 }
 
 
