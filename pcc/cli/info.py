@@ -20,12 +20,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="steps the determinism proof may take before it answers "
                              "'unknown' (default: 1000000, a few seconds)")
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    parser.add_argument("--layers", action="store_true",
+                        help="print the layered plan instead: per block its op, groups, units, "
+                             "fan-in and padding share")
 
 
 def run(args: argparse.Namespace) -> int:
     from pcc.analysis import check, format_report, format_stats
 
     circuit = read_circuit(args)
+    if args.layers:
+        from pcc.layering import format_plan, layer
+
+        print(format_plan(layer(circuit)))
+        return 0
     report = check(circuit, determinism_budget=budget_of(args))
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
