@@ -10,7 +10,7 @@ import graphviz
 import pytest
 
 from pcc.ir import BINARY, Circuit, CircuitBuilder
-from pcc.regions import build_circuit, quad_tree, random_binary_trees
+from pcc.regions import build_circuit, poon_domingos, quad_tree
 from pcc.viz import (MAX_NODES, TooLargeError, VizError, choose_view, dot_available, draw,
                      layers_view, nodes_view, regions_view, write)
 from tests.test_viz_golden import broken_circuit, mixed_circuit
@@ -47,8 +47,9 @@ def test_views_refuse_what_they_cannot_draw_readably(large: Circuit) -> None:
         nodes_view(large)
     with pytest.raises(TooLargeError):
         layers_view(layer(large))
-    with pytest.raises(TooLargeError, match="regions"):
-        regions_view(random_binary_trees(64, 5, 8), max_regions=100)
+    with pytest.raises(TooLargeError, match="225 regions and 600 partitions"):
+        regions_view(poon_domingos((5, 5), 1))
+    assert regions_view(poon_domingos((5, 5), 1), max_nodes=1000).name == "regions"
 
 
 def test_many_edges_also_switch_to_blocks() -> None:
