@@ -175,6 +175,18 @@ def test_weights_are_rounded_on_sum_edges() -> None:
     assert "label=\"2.0e-05\"" in nodes_view(b.build()).source
 
 
+def test_shared_mixing_weights_label_once() -> None:
+    b = CircuitBuilder([BINARY])
+    x, y = b.bernoulli(0, p=[0.1, 0.2, 0.3]), b.bernoulli(0, p=[0.6, 0.7, 0.8])
+    b.mixture([x, y], weights=[0.25, 0.75])  # the same two weights for each of 3 units
+    source = nodes_view(b.build()).source
+    assert "n2 -> n0 [label=0.25 " in source and "n2 -> n1 [label=0.75 " in source
+    b = CircuitBuilder([BINARY])
+    x, y = b.bernoulli(0, p=[0.1, 0.2]), b.bernoulli(0, p=[0.6, 0.7])
+    b.mixture([x, y], weights=[[0.25, 0.75], [0.5, 0.5]])  # per-unit weights: the shape
+    assert "n2 -> n0 [label=\"2x1\" " in nodes_view(b.build()).source
+
+
 def test_scope_tooltip_lists_the_variables() -> None:
     source = nodes_view(region_circuit()).source
     root = len(region_circuit()) - 1

@@ -32,7 +32,7 @@ def layers_view(plan: LayeredCircuit, marks: Marks | None = None, digits: int = 
     blocks = plan.blocks
     check_size(circuit, "layers", max_nodes, max_edges)
     marks = marks or Marks()
-    graph = style.new_graph("layers", newrank="true", compound="true")
+    graph = style.new_graph("layers", newrank="true")
     graph.attr(label=f"{len(circuit)} groups in {len(blocks)} blocks", labelloc="t")
     layers = sorted({int(b.depth) for b in blocks})
     for depth in layers:
@@ -61,8 +61,7 @@ def _block_cluster(layer: graphviz.Digraph, plan: LayeredCircuit, index: int,
     kind = OP_KIND[block.op]
     with layer.subgraph(name=f"cluster_block{index}") as cluster:
         cluster.attr(label=f"block {index}: {block_summary(plan, index)}", style="rounded",
-                     color=_border(kind),
-                     fontsize="10", labeljust="l")
+                     color=_border(kind), fontsize="10", labeljust="l")
         for g in sorted(int(x) for x in block.groups):
             _group_node(cluster, circuit, g, marks, fused=False)
         for g in sorted(int(x) for x in block.fused):

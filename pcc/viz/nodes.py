@@ -23,7 +23,7 @@ quadratically in the edges: 260 groups and 573 edges of Libra's alarm AC take 3 
 
 
 class TooLargeError(PccError):
-    """A circuit has more groups than a view can draw readably."""
+    """A circuit (or region graph) is larger than a view can draw readably."""
 
 
 def oversize(circuit: Circuit, view: str, max_nodes: int = MAX_NODES,

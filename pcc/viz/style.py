@@ -126,13 +126,16 @@ def child_slices(group: Sum, circuit: Circuit) -> list[tuple[int, np.ndarray]]:
 
 
 def weight_label(weights: np.ndarray, digits: int = 2) -> str:
-    """The edge label of one child's weights: the number for one weight, a short list for a few,
-    the shape and total otherwise."""
+    """The edge label of one child's weights (units x child columns): the number for one weight,
+    a short list for a few, the shape otherwise. Identical rows (a mixing sum's usual shared
+    weights) count as one row."""
+    if weights.shape[0] > 1 and np.all(weights == weights[0]):
+        weights = weights[:1]
     if weights.size == 1:
         return number(weights.flat[0], digits)
     if weights.shape[0] == 1 and weights.size <= 3:
         return "[" + ", ".join(number(w, digits) for w in weights.ravel()) + "]"
-    return f"{weights.shape[0]}x{weights.shape[1]}"
+    return f"{weights.shape[0]}x{weights.shape[1]}"  # the tooltip lists the first weights
 
 
 def weight_tooltip(parent: int, child: int, weights: np.ndarray, digits: int = 3) -> str:
