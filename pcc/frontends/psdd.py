@@ -41,6 +41,7 @@ def read_psdd(path: str | Path, vtree: str | Path | Vtree | None = None,
     index: dict[int, int] = {}        # file id -> record index
     first_line: dict[int, int] = {}   # file id -> line number
     vtree_pos: dict[int, int] = {}    # record index of a file node -> vtree position
+    pending: list[tuple[int, Line]] = []  # (sum record, its D line): weights filled at the end
     max_var = 0
     header_seen = False
     for line in lines_of(path, text):
@@ -79,13 +80,14 @@ def read_psdd(path: str | Path, vtree: str | Path | Vtree | None = None,
         else:
             var = 0
             pos = _vtree_position(line, vt, vtree_ids, tree, var)
-            r = _decision(line, rec, index, vtree_pos, tree, pos)
+            r = _decision(line, rec, index, vtree_pos, tree, pos, pending)
         max_var = max(max_var, var)
         vtree_pos[r] = pos
         index[node_id] = r
         first_line[node_id] = line.number
     if not header_seen:
         raise FormatError("empty file (expected a 'psdd N' header)", name)
+    _fill_weights(rec, pending, index)
     if not len(rec):
         raise FormatError("the file has no node lines", name)
     num_vars = max_var
@@ -95,19 +97,15 @@ def read_psdd(path: str | Path, vtree: str | Path | Vtree | None = None,
 
 
 def _decision(line: Line, rec: Records, index: dict[int, int], vtree_pos: dict[int, int],
-              tree: Vtree | None, pos: int) -> int:
+              tree: Vtree | None, pos: int, pending: list[tuple[int, Line]]) -> int:
     k = line.int(3, "the element count", low=1)
     if len(line.tokens) != 4 + 3 * k:
         raise line.error(f"a decision node with {k} elements needs {4 + 3 * k} tokens, found "
                          f"{len(line.tokens)}", min(len(line.tokens), 4 + 3 * k))
     tokens = line.tokens
-    try:  # fast path; the slow loop below finds the offending token
+    try:  # fast path; `_element_error` finds the offending token
         elements = [[index[int(a)], index[int(b)]] for a, b in zip(tokens[4::3], tokens[5::3])]
-        logw = np.array(tokens[6::3], dtype=np.float64)
-        ok = not np.any(np.isnan(logw) | (logw == np.inf))
     except (KeyError, ValueError):
-        ok = False
-    if not ok:
         _element_error(line, index, k)
     if tree is not None:
         _check_elements(line, elements, vtree_pos, tree, pos)
@@ -116,7 +114,28 @@ def _decision(line: Line, rec: Records, index: dict[int, int], vtree_pos: dict[i
     rec.children.extend(elements)
     rec.payloads.extend([None] * k)
     rec.origins.extend([origin] * k)
-    return rec.add("sum", range(first, first + k), np.exp(logw), origin)
+    # weights are converted for the whole file at once in `_fill_weights`: numpy calls on tiny
+    # arrays per line cost more than the parsing
+    pending.append((len(rec), line))
+    return rec.add("sum", range(first, first + k), None, origin)
+
+
+def _fill_weights(rec: Records, pending: list[tuple[int, Line]], index: dict[int, int]) -> None:
+    texts = [t for _, line in pending for t in line.tokens[6::3]]
+    try:
+        logw = np.array(texts, dtype=np.float64)
+        ok = not np.any(np.isnan(logw) | (logw == np.inf))
+    except ValueError:
+        ok = False
+    if not ok:
+        for _, line in pending:
+            _element_error(line, index, (len(line.tokens) - 4) // 3)
+    weights = np.exp(logw)
+    start = 0
+    for r, line in pending:
+        k = (len(line.tokens) - 4) // 3
+        rec.payloads[r] = weights[start:start + k]
+        start += k
 
 
 def _element_error(line: Line, index: dict[int, int], k: int) -> None:
