@@ -110,3 +110,23 @@ def test_float32_and_float64_models_agree():
     b = compile(circuit, dtype=torch.float64)(x)
     assert a.dtype == torch.float32 and b.dtype == torch.float64
     assert_logs_close(a, b.detach().numpy(), 1e-5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fan_in", [3, 16, 17, 40])
+def test_wide_sparse_sums_with_zeros_and_far_apart_terms(dtype, fan_in):
+    # both forward strategies (pairwise log-add-exp, exp-sum-log) with -inf terms, zero weights
+    # and terms ~1000 nats apart
+    rng = np.random.default_rng(fan_in)
+    b = CircuitBuilder([BINARY, REAL])
+    kids = [b.product([b.indicator(0, int(i % 2)), b.gaussian(1, float(i % 7), 0.01 + i / 50)])
+            for i in range(fan_in)]
+    weights = rng.dirichlet(np.ones(fan_in))
+    weights[1] = 0.0
+    b.sum(kids, weights=weights / weights.sum())
+    circuit = b.build()
+    x = np.array([[0, 0.0], [1, 3.0], [0, 100.0], [np.nan, 2.0], [1, np.nan]])
+    model = compile(circuit, dtype=dtype)
+    with torch.no_grad():
+        got = model(x)
+    assert_logs_close(got, log_likelihood(circuit, x), TOLERANCE[dtype])
