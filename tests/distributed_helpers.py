@@ -91,13 +91,16 @@ def cases():  # type: ignore[no-untyped-def]
     the test hands each rank its own rows (sharded=True), None to pass the whole set."""
     from pcc.learn import TrainConfig
 
-    base = TrainConfig(epochs=1, batch_size=None, patience=None, progress=False)
+    # full batch runs in chunks of 30 rows: ranks with uneven blocks make different numbers of
+    # chunks (EM sums them; DDP syncs only after each rank's last one)
+    base = TrainConfig(epochs=1, batch_size=None, patience=None, progress=False,
+                       eval_batch_size=30)
     data = tiny_data()
     return {
-        # one full-batch EM step, ranks given uneven blocks of their own (70 and 130 rows)
+        # one full-batch EM step / Adam step, ranks given uneven blocks (70 and 130 rows)
         "em-step": ("bernoulli", data, None, base, 70),
+        "adam-step": ("bernoulli", data, None, replace(base, method="adam", lr=0.05), 70),
         "em-gaussian-step": ("gaussian", gaussian_data(), None, base, None),
-        "adam-step": ("bernoulli", data, None, replace(base, method="adam", lr=0.05), None),
         # mini-batches of 3 rows: some batches fall on one rank only (the other runs a
         # zero-weight row); online EM and Adam over several epochs with validation
         "online-em": ("bernoulli", data[:60], data[150:], replace(base, epochs=2, batch_size=3),
@@ -112,19 +115,21 @@ def _worker(out: Path) -> None:
 
     from pcc.distributed import DistOptions, fit_distributed, setup
     from pcc.distributed.shard import shard_bounds
+    from pcc.learn import fit
 
     group = setup(timeout=60)
     for name, (leaf, train, valid, config, split) in cases().items():
         model = tiny_model(leaf)
-        if split is None:
-            history = fit_distributed(model, train, valid, config)
+        if split is None:  # the whole set on every rank, through fit's flag
+            history = fit(model, train, valid, replace(config, distributed=True))
         else:
             bounds = [(0, split), (split, len(train))][group.rank]
             vb = shard_bounds(len(valid), group.rank, group.world) if valid is not None else None
             history = fit_distributed(model, train[bounds[0]:bounds[1]],
                                       None if vb is None else valid[vb[0]:vb[1]], config,
                                       DistOptions(sharded=True))
-        torch.save({"state": model.state_dict(), "history": history},
+        grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+        torch.save({"state": model.state_dict(), "history": history, "grads": grads},
                    out / f"{name}.rank{group.rank}.pt")
 
 

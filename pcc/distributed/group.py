@@ -96,9 +96,11 @@ def collective(what: str, where: str, timeout: float) -> Iterator[None]:
 
 
 def _short(reason: str, limit: int = 200) -> str:
-    # backend messages start with a source path in brackets; the rest is the useful part
+    # backend messages start with a source path in brackets and end with generic advice:
+    # the first sentence after the path is the useful part
     if reason.startswith("[") and "] " in reason:
         reason = reason.split("] ", 1)[1]
+    reason = reason.split(". ", 1)[0].rstrip(".")
     return reason if len(reason) <= limit else reason[:limit] + "..."
 
 

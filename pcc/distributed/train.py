@@ -81,7 +81,8 @@ class _Run:
         self.chunk = config.batch_size or config.eval_batch_size
         self.path = Path(config.checkpoint) if config.checkpoint else None
         self.rng = np.random.default_rng(config.seed)
-        self.history, self.best_state, self.best_valid = History(), None, -np.inf
+        self.history, self.best_valid = History(), -np.inf
+        self.best_state: dict[str, Any] | None = None
         # position: epoch, batches done in it, generator state before its permutation,
         # the epoch's summed log-likelihood (all ranks) and its seconds so far
         self.epoch, self.step, self.epoch_rng = 0, 0, self.rng.bit_generator.state
@@ -262,7 +263,7 @@ def _wrap(model: torch.nn.Module, group: Group) -> DistributedDataParallel:
     """DDP around `model` that never re-sends buffers: they are index arrays derived from the
     circuit, equal on every rank (the keyword for that changed in torch 2.13)."""
     keywords = inspect.signature(DistributedDataParallel).parameters
-    quiet = {"forward_sync_buffers": False} if "forward_sync_buffers" in keywords else \
-        {"broadcast_buffers": False}
+    name = "forward_sync_buffers" if "forward_sync_buffers" in keywords else "broadcast_buffers"
+    quiet: dict[str, Any] = {name: False}
     return DistributedDataParallel(
         model, device_ids=[group.device] if group.device.type == "cuda" else None, **quiet)
