@@ -29,6 +29,7 @@ def gather(buf: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 class BlockOp(nn.Module):
+    index: torch.Tensor
     def __init__(self, block: Block, weights: np.ndarray | None, dtype: torch.dtype):
         super().__init__()
         self.start, self.stop = block.start, block.stop
@@ -117,6 +118,7 @@ class DenseOp(BlockOp):
 
 
 class KronOp(BlockOp):
+    index_b: torch.Tensor
     """EiNet's S_k = sum_p sum_ij W_kpij a_pi b_pj in log space, never storing the a x b layer."""
 
     def __init__(self, block: Block, weights: np.ndarray | None, dtype: torch.dtype):

@@ -22,6 +22,7 @@ Params = dict[str, np.ndarray]
 
 
 class Family(nn.Module):
+    var: torch.Tensor
     def __init__(self, var: np.ndarray, dtype: torch.dtype):
         super().__init__()
         self.dtype = dtype
@@ -75,6 +76,8 @@ class Bernoulli(Family):
 
 
 class Categorical(Family):
+    size: torch.Tensor
+
     def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype, sizes: np.ndarray):
         super().__init__(var, dtype)
         self.sizes = sizes
@@ -95,6 +98,8 @@ class Categorical(Family):
 
 
 class Indicator(Family):
+    value: torch.Tensor
+
     def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype):
         super().__init__(var, dtype)
         self.register_buffer("value", torch.as_tensor(params["value"], dtype=torch.float64),
@@ -109,6 +114,8 @@ class Indicator(Family):
 
 
 class Binomial(Family):
+    n: torch.Tensor
+
     def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype):
         super().__init__(var, dtype)
         self.table = _two_class(params["p"], dtype)
@@ -133,6 +140,8 @@ class Binomial(Family):
 
 
 class Poisson(Family):
+    live: torch.Tensor
+
     def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype):
         super().__init__(var, dtype)
         rate = params["rate"]
@@ -170,6 +179,10 @@ class Gaussian(Family):
 
 class Histogram(Family):
     """Bin masses are the table (log mass - log width = log density); breaks are fixed."""
+    breaks: torch.Tensor
+    log_width: torch.Tensor
+    bins: torch.Tensor
+
 
     def __init__(self, var: np.ndarray, params: Params, dtype: torch.dtype, sizes: np.ndarray):
         super().__init__(var, dtype)

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from pcc.backends.torch.blocks import OPS, Evaluate, Program, run_blocks
+from pcc.backends.torch.blocks import OPS, BlockOp, Evaluate, Program, run_blocks
 from pcc.backends.torch.data import DomainTable, variable_mask
-from pcc.backends.torch.families import make_family
+from pcc.backends.torch.families import Family, make_family
 from pcc.ir import Circuit, Input, Sum
 from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import LayeredCircuit
@@ -36,12 +36,15 @@ class CompiledCircuit(nn.Module):
         weights = np.concatenate([g.weights.ravel() for g in groups if isinstance(g, Sum)] or
                                  [np.zeros(0)])
         input_blocks = [b for b in plan.blocks if b.op == "input"]
-        self.families = nn.ModuleList(
+        families: list[Family] = [
             make_family(b.family, [groups[g] for g in b.groups], b.index, dtype)  # type: ignore[arg-type]
-            for b in input_blocks)
-        self.blocks = nn.ModuleList(OPS[b.op](b, weights, dtype)
-                                    for b in plan.blocks if b.op != "input")
-        self.program = Program(list(self.blocks), plan.num_columns, plan.root_columns)
+            for b in input_blocks]
+        blocks: list[BlockOp] = [OPS[b.op](b, weights, dtype)
+                                 for b in plan.blocks if b.op != "input"]
+        self.families = nn.ModuleList(families)
+        self.blocks = nn.ModuleList(blocks)
+        self.family_list = families  # typed views of the two module lists
+        self.program = Program(blocks, plan.num_columns, plan.root_columns)
         # families whose variables all have finite domains are looked up in a table when no
         # gradient is needed; k is the largest domain size (column k means "missing")
         sizes = [d.size for d in self.circuit.domains]
@@ -88,7 +91,7 @@ class CompiledCircuit(nn.Module):
             if fast:
                 outs.append(self._run_fast(xs, ms, log_ws))
                 continue
-            leaves = torch.cat([f(xs, ms) for f in self.families]).to(self.dtype)
+            leaves = torch.cat([f(xs, ms) for f in self.family_list]).to(self.dtype)
             outs.append(Evaluate.apply(self.program, leaves, *log_ws))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out[:, 0] if out.shape[1] == 1 else out
@@ -102,7 +105,7 @@ class CompiledCircuit(nn.Module):
         k = self.table_k
         codes = torch.where(missing, float(k), x).t().long() if any(self.tabled) else None
         row = NEG_INF_COLUMN + 1
-        for family, tabled in zip(self.families, self.tabled):
+        for family, tabled in zip(self.family_list, self.tabled):
             out = buf[row:row + len(family.var)]
             if tabled:
                 index = scratch.ints((len(family.var), x.shape[0]), x.device)
@@ -119,7 +122,7 @@ class CompiledCircuit(nn.Module):
         """The circuit with the current parameters (float64), e.g. to save a trained model."""
         groups = list(self.circuit.groups)
         input_blocks = [b for b in self.plan.blocks if b.op == "input"]
-        for block, family in zip(input_blocks, self.families):
+        for block, family in zip(input_blocks, self.family_list):
             row = 0
             for g in block.groups:
                 old = groups[g]

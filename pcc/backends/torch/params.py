@@ -20,6 +20,9 @@ class LogTable(nn.Module):
     are plain log-values.
     """
 
+    live: torch.Tensor
+    normalized: torch.Tensor
+
     def __init__(self, values: np.ndarray, valid: np.ndarray | None = None,
                  dtype: torch.dtype = torch.float64):
         super().__init__()
