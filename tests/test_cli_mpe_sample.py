@@ -107,8 +107,8 @@ def bad_circuit(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("argv, message", [
     (["sample", "{m}", "-n", "0", "-o", "{o}"], "-n must be at least 1, got 0"),
     (["sample", "{m}", "-n", "-2", "-o", "{o}"], "-n must be at least 1, got -2"),
-    (["mpe", "{m}", "--data", "{wide}", "-o", "{o}"], "wide.csv:1: the data has 4 columns but "
-                                                         "the circuit has 3 variables"),
+    (["mpe", "{m}", "--data", "{wide}", "-o", "{o}"], ("wide.csv:1: the data has 4 columns but "
+                                                          "the circuit has 3 variables")),
     (["mpe", "{m}", "--data", "{domain}", "-o", "{o}"], "domain.csv:2:3: column 1 (x1) holds 5.0"),
     (["sample", "{m}", "-n", "2", "--evidence", "{domain}", "-o", "{o}"], "column 1 (x1) holds 5.0"),
     (["mpe", "{bad}", "--data", "{pair}", "-o", "{o}"],

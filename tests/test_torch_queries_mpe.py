@@ -12,8 +12,22 @@ from pcc.backends.reference.queries import mpe as reference_mpe
 from pcc.backends.torch import compile
 from pcc.backends.torch.mpe import mpe
 from pcc.backends.torch.topdown import input_blocks
-from pcc.ir import BINARY, COUNT, REAL, CircuitBuilder, DataError, InvalidCircuitError, categorical
-from tests.strategies import DISCRETE_DOMAINS, all_assignments, circuits, data_for, deterministic_circuits
+from pcc.ir import (
+    BINARY,
+    COUNT,
+    REAL,
+    CircuitBuilder,
+    DataError,
+    InvalidCircuitError,
+    categorical,
+)
+from tests.strategies import (
+    DISCRETE_DOMAINS,
+    all_assignments,
+    circuits,
+    data_for,
+    deterministic_circuits,
+)
 from tests.torch_helpers import kron_circuits
 
 SETTINGS = settings(max_examples=25, deadline=None)

@@ -10,7 +10,15 @@ from scipy import stats
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
 from pcc.backends.torch.sample import sample
-from pcc.ir import BINARY, COUNT, REAL, CircuitBuilder, DataError, InvalidCircuitError, categorical
+from pcc.ir import (
+    BINARY,
+    COUNT,
+    REAL,
+    CircuitBuilder,
+    DataError,
+    InvalidCircuitError,
+    categorical,
+)
 from tests.strategies import DISCRETE_DOMAINS, all_assignments, circuits, data_for
 from tests.torch_helpers import kron_circuits
 

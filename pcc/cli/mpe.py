@@ -13,7 +13,7 @@ decomposable. Exit status 0, or 2 for bad input.
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -10,8 +10,9 @@ Dispatch is the explicit table `SAMPLERS`, keyed by family name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -50,7 +51,7 @@ def leaf_params(circuit: Circuit, block: Block, family: Family,
     widths = [g.params[RAGGED[name][0]].shape[1] for g in groups] if name in RAGGED else [0]  # type: ignore[union-attr]
     # one read for the whole block when rows line up, else one per group (ragged widths)
     bounds = np.concatenate([[0], np.cumsum(units)])
-    spans = [(0, int(bounds[-1]))] if len(set(widths)) == 1 else list(zip(bounds[:-1], bounds[1:]))
+    spans = [(0, int(bounds[-1]))] if len(set(widths)) == 1 else list(pairwise(bounds))
     parts, modes = [], []
     rtol = 1e-5 if family_dtype(family) == torch.float32 else 1e-12
     for (start, stop), members in zip(spans, [groups] if len(spans) == 1 else [[g] for g in groups]):

@@ -21,8 +21,15 @@ from functools import cached_property
 import torch
 
 from pcc.backends.torch.module import CompiledCircuit
-from pcc.backends.torch.topdown import (backtrack, chunk_rows, fill, inner_blocks,
-                                        input_blocks, mode_values, upward)
+from pcc.backends.torch.topdown import (
+    backtrack,
+    chunk_rows,
+    fill,
+    inner_blocks,
+    input_blocks,
+    mode_values,
+    upward,
+)
 from pcc.ir import Circuit, InvalidCircuitError
 
 

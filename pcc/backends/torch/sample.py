@@ -16,10 +16,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pcc.backends.torch.module import CompiledCircuit
 from pcc.backends.torch.modes import choose, draw
+from pcc.backends.torch.module import CompiledCircuit
 from pcc.backends.torch.mpe import check_valid
-from pcc.backends.torch.topdown import backtrack, chunk_rows, fill, inner_blocks, input_blocks, upward
+from pcc.backends.torch.topdown import (
+    backtrack,
+    chunk_rows,
+    fill,
+    inner_blocks,
+    input_blocks,
+    upward,
+)
 from pcc.ir import DataError
 
 

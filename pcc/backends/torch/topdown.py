@@ -15,8 +15,9 @@ per variable of the root's scope, which fills that variable's missing entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import cast
 
 import torch
 
@@ -53,14 +54,16 @@ class Leaves:
 def inner_blocks(model: CompiledCircuit) -> list[Inner]:
     with torch.no_grad():
         plan = [b for b in model.plan.blocks if b.op != "input"]
+        ops = cast("list[BlockOp]", list(model.blocks))
         return [Inner(b, op, None if op.table is None else op.table())
-                for b, op in zip(plan, model.blocks)]
+                for b, op in zip(plan, ops)]
 
 
 def input_blocks(model: CompiledCircuit) -> list[Leaves]:
     plan = [b for b in model.plan.blocks if b.op == "input"]
+    families = cast("list[Family]", list(model.families))
     return [Leaves(b, f, leaf_params(model.circuit, b, f, model.device))
-            for b, f in zip(plan, model.families)]
+            for b, f in zip(plan, families)]
 
 
 def chunk_rows(model: CompiledCircuit, inner: list[Inner]) -> int:
@@ -122,7 +125,7 @@ def _max_block(step: Inner, buf: torch.Tensor) -> torch.Tensor:
     if step.block.op == "dense":                                 # x: (G, F, B)
         G, F = x.shape[0], x.shape[1]
         return (x[:, None] + log_w.view(G, -1, F, 1)).amax(2).reshape(-1, B)
-    b = gather(buf, op.index_b)                                  # kron: (G, P, Ka|Kb, B)
+    b = gather(buf, cast(torch.Tensor, op.index_b))                                  # kron: (G, P, Ka|Kb, B)
     G, P, Ka = x.shape[0], x.shape[1], x.shape[2]
     Kb = b.shape[2]
     w = log_w.view(G, -1, P, Ka, Kb, 1)
@@ -153,7 +156,7 @@ def backtrack(model: CompiledCircuit, inner: list[Inner], buf: torch.Tensor,
             active[cols.gather(1, picked[:, None])[:, 0], b] = True
             continue
         g = r // block.units                                      # kron: (p, i, j) flat
-        a_cols, b_cols = op.index[g], op.index_b[g]               # (n, P, Ka), (n, P, Kb)
+        a_cols, b_cols = op.index[g], cast(torch.Tensor, op.index_b)[g]               # (n, P, Ka), (n, P, Kb)
         n, P, Ka = a_cols.shape
         Kb = b_cols.shape[2]
         terms = (step.log_w[r].view(n, P, Ka, Kb) + buf[a_cols, b[:, None, None]][..., None]
