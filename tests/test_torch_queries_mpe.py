@@ -174,3 +174,22 @@ def test_no_rows_and_missing_variables_outside_the_root_scope():
     assert result.states[:, 0].tolist() == [1.0, 1.0]
     assert torch.isnan(result.states[:, 1]).all()
     assert mpe(compile(b.build()), np.zeros((0, 2))).states.shape == (0, 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_gives_the_cpu_results():
+    from pcc.backends.torch.sample import sample
+
+    b = CircuitBuilder([BINARY, REAL, categorical(3)])
+    parts = [b.product([b.bernoulli(0, p), b.gaussian(1, m, 1.0), b.categorical(2, q)])
+             for p, m, q in ((0.2, -1.0, [0.5, 0.3, 0.2]), (0.9, 2.0, [0.1, 0.1, 0.8]))]
+    b.sum(parts, weights=[0.3, 0.7])
+    circuit = b.build()
+    rows = np.array([[np.nan, 0.5, np.nan], [1, np.nan, np.nan], [np.nan] * 3])
+    cpu = mpe(compile(circuit, dtype=torch.float64), rows)
+    gpu = mpe(compile(circuit, dtype=torch.float64, device="cuda"), rows)
+    assert torch.equal(cpu.states, gpu.states.cpu())
+    assert torch.allclose(cpu.values, gpu.values.cpu())
+    draws = sample(compile(circuit, device="cuda"), rows, num_samples=2000, generator=0)
+    assert draws.device.type == "cuda" and not torch.isnan(draws).any()
+    assert torch.all(draws[2000:4000, 0] == 1)
