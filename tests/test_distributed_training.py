@@ -78,3 +78,19 @@ def test_setup_without_torchrun_environment_names_what_is_missing(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(DistributedError, match="RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT unset"):
         setup()
+
+
+def test_pcc_train_distributed_outside_torchrun_is_a_one_line_error(monkeypatch, tmp_path, capsys):
+    from pcc.cli.main import main
+
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    np.savetxt(tmp_path / "t.data", np.eye(4, dtype=int), fmt="%d", delimiter=",")
+    common = ["train", "--structure", "chain", "--data", str(tmp_path / "t.data"), "--units", "2",
+              "--epochs", "1", "-o", str(tmp_path / "o.pcc")]
+    assert main([*common, "--distributed"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pcc train: error: distributed training needs the environment "
+                          "torchrun sets") and "\n" not in err
+    assert main([*common, "--checkpoint-every", "5"]) == 2
+    assert "--checkpoint-every works with --distributed only" in capsys.readouterr().err

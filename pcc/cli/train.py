@@ -3,6 +3,7 @@
     pcc train --structure rat --data nltcs.train.data.gz --valid nltcs.valid.data.gz \\
         --test nltcs.test.data.gz --units 16 --epochs 20 --em -o nltcs.pcc
     pcc train --structure pd --data mnist/ --test mnist/ --units 10 --epochs 5 -o mnist.pcc
+    torchrun --nproc-per-node 2 -m pcc.cli.main train --distributed ...   # docs/distributed.md
 
 Data: comma-separated .data[.gz] files (NaN, '?' or empty = missing), IDX files, or a folder of
 MNIST-style IDX files (--data reads its train split, --valid/--test its t10k split).
@@ -71,9 +72,12 @@ def run(args: argparse.Namespace) -> int:
 
     from pcc.backends.torch import compile
     from pcc.io import save_circuit
+    from pcc.ir.errors import PccError
     from pcc.learn import TrainConfig, fit, mean_log_likelihood
     from pcc.learn.datasets import read_data
 
+    if args.checkpoint_every is not None and not args.distributed:
+        raise PccError("--checkpoint-every works with --distributed only")
     group = None
     if args.distributed:  # join first: a missing torchrun environment fails before any work
         from pcc.distributed import setup
