@@ -45,6 +45,10 @@ class BlockOp(nn.Module):
     def indices(self) -> list[torch.Tensor]:
         return [self.index]
 
+    def work_per_row(self) -> int:
+        """Elements of work memory one example needs while this block runs."""
+        return 2 * self.index.numel() + (self.stop - self.start)
+
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         """The block's output from gathered inputs, differentiable and NaN-free in gradients."""
         raise NotImplementedError
@@ -128,6 +132,13 @@ class KronOp(BlockOp):
 
     def indices(self) -> list[torch.Tensor]:
         return [self.index, self.index_b]
+
+    def work_per_row(self) -> int:
+        G, P, Ka = self.index.shape
+        Kb = self.index_b.shape[2]
+        K = (self.stop - self.start) // G
+        middle = K * Ka if K <= Kb else Ka * Kb   # the intermediate of the chosen contraction
+        return 2 * G * P * (Ka + Kb + middle + 2 * K)
 
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         a, b = inputs                                             # (G, P, Ka, B), (G, P, Kb, B)
@@ -277,6 +288,7 @@ class Program:
         self.scratch = Scratch()
         self.reuse = False          # set per call: reuse the buffer when no backward follows
         self.weighted = [i for i, b in enumerate(blocks) if b.table is not None]
+        self.work_per_row = max([b.work_per_row() for b in blocks] or [0])
 
     def expand(self, log_ws: tuple[torch.Tensor, ...]) -> list[torch.Tensor | None]:
         full: list[torch.Tensor | None] = [None] * len(self.blocks)

@@ -21,7 +21,8 @@ class CompiledCircuit(nn.Module):
 
     Parameters (`state_dict`) are the leaves' and the sums' free parameters; the index arrays
     are non-persistent buffers (they follow `.to(device)` but are derived from the circuit).
-    Batches are evaluated in chunks so the activation buffer stays under `buffer_bytes`.
+    Batches are evaluated in chunks so the activation buffer plus the largest block's work
+    memory stay under `buffer_bytes`.
     """
 
     def __init__(self, plan: LayeredCircuit, dtype: torch.dtype = torch.float32,
@@ -82,7 +83,8 @@ class CompiledCircuit(nn.Module):
     def _evaluate(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
         log_ws = [b.table() for b in self.program.blocks if b.table is not None]
         itemsize = torch.finfo(self.dtype).bits // 8
-        chunk = max(1, self.buffer_bytes // max(1, self.plan.num_columns * itemsize))
+        per_row = (self.plan.num_columns + self.program.work_per_row) * itemsize
+        chunk = max(1, self.buffer_bytes // per_row)  # buffer and one block's work fit
         fast = not (torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()))
         self.program.reuse = fast
         outs = []
