@@ -2,14 +2,15 @@
 all-reduce volume per step, measured and for the largest models of tools/bench_einet.py.
 
     .venv/bin/python tools/bench_distributed.py [--vars 64] [--units 8] [--rows 8192] \\
-        [--batch 512] [--epochs 3] [--methods em adam] [--large] [--json out.json]
+        [--batch 512] [--epochs 3] [--repeats 3] [--methods em adam] [--large] [--json out.json]
 
 Each configuration starts fresh processes with torchrun's environment (127.0.0.1, a free port),
 the same OMP_WAIT_POLICY and a set number of torch threads per process: `fit` without
 torch.distributed (1 process), then `fit_distributed` with 1 and 2 processes of 1 thread, and
 1 process of 2 threads (the whole machine for one process). A RAT-SPN on synthetic binary data
 trains with mini-batches; throughput is training rows per second, the median over epochs after
-a warm-up epoch. The payload per step is what one all-reduce sums: EM's expected counts and
+a warm-up epoch, then the median over --repeats rounds (each round runs every configuration once,
+so a change of load on the machine hits all of them alike). The payload per step is what one all-reduce sums: EM's expected counts and
 sufficient statistics (float64), or Adam's gradients (the model's dtype, via DDP); a ring
 all-reduce sends and receives 2 (N-1)/N of it per rank. `--large` also counts the payload of
 bench_einet.py's RAT and PD circuits with K = 10 and 32 (784 variables), without training them.
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=8192)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (after a warm-up)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds over all configurations")
     parser.add_argument("--methods", nargs="+", default=["em", "adam"], choices=["em", "adam"])
     parser.add_argument("--large", action="store_true", help="payload of bench_einet's models")
     parser.add_argument("--json", help="write the results here")
@@ -55,13 +57,22 @@ def main() -> None:
     if args.worker:
         worker(args, args.worker[0], args.worker[1] == "1", Path(args.worker[2]))
         return
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for repeat in range(args.repeats):  # rounds over all configurations: drift hits each alike
+        for method in args.methods:
+            for label, procs, threads, distributed in CONFIGS:
+                result = launch(args, method, procs, threads, distributed)
+                result.update(method=method, config=label, processes=procs, threads=threads)
+                runs.setdefault((method, label), []).append(result)
+                print(f"  round {repeat + 1}: {method:4s} {label:30s} "
+                      f"{result['rows_per_s']:10.0f} rows/s", flush=True)
     rows = []
-    for method in args.methods:
-        for label, procs, threads, distributed in CONFIGS:
-            result = launch(args, method, procs, threads, distributed)
-            result.update(method=method, config=label, processes=procs, threads=threads)
-            rows.append(result)
-            print(f"  {method:4s} {label:30s} {result['rows_per_s']:10.0f} rows/s", flush=True)
+    for results in runs.values():
+        row = dict(results[0])
+        row["rows_per_s"] = statistics.median(r["rows_per_s"] for r in results)
+        row["allreduce_s"] = statistics.median(r["allreduce_s"] for r in results)
+        row["rounds"] = [r["rows_per_s"] for r in results]
+        rows.append(row)
     print_table(rows)
     large = payload_of_large_models() if args.large else []
     for item in large:
