@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 import numpy as np
 
@@ -62,11 +63,11 @@ def log_likelihoods(circuit: Circuit, data: np.ndarray, backend: str, device: st
     raise ValueError(f"unknown backend {backend!r}")  # argparse's choices keep this unreachable
 
 
-def summary(ll: np.ndarray, weights: np.ndarray | None) -> dict[str, object]:
+def summary(ll: np.ndarray, weights: np.ndarray | None) -> dict[str, Any]:
     """Mean, finite mean, zero-probability rows (and the weighted mean with Libra weights)."""
     finite = np.isfinite(ll)
     zero = np.flatnonzero(~finite)
-    out: dict[str, object] = {
+    out: dict[str, Any] = {
         "rows": int(len(ll)),
         "mean_log_likelihood": float(ll.mean()) if len(ll) else None,
         "zero_probability_rows": int(len(zero)),

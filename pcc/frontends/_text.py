@@ -8,11 +8,12 @@ raises `FormatError` with `file:line:col` and the offending token, so no `ValueE
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import math
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -81,7 +82,8 @@ class Line:
             raise self.error(f"missing {what}", index)
         return self.tokens[index]
 
-    def int(self, index: int, what: str, low: int | None = 0) -> int:
+    def int(self, index: builtins.int, what: str,
+            low: builtins.int | None = 0) -> builtins.int:
         text = self.token(index, what)
         try:
             value = int(text)
@@ -91,7 +93,7 @@ class Line:
             raise self.error(f"{what} must be >= {low}", index)
         return value
 
-    def float(self, index: int, what: str, finite: bool = True) -> float:
+    def float(self, index: builtins.int, what: str, finite: bool = True) -> builtins.float:
         text = self.token(index, what)
         try:
             value = float(text)
@@ -101,7 +103,7 @@ class Line:
             raise self.error(f"{what} must be finite", index)
         return value
 
-    def expect_count(self, count: int, what: str) -> None:
+    def expect_count(self, count: builtins.int, what: str) -> None:
         if len(self.tokens) != count:
             index = min(len(self.tokens), count)
             raise self.error(f"expected {count} tokens for {what}, found {len(self.tokens)}",
@@ -126,7 +128,7 @@ class Records:
     def __init__(self) -> None:
         self.kinds: list[str] = []
         self.children: list[Sequence[int]] = []
-        self.payloads: list[object] = []
+        self.payloads: list[Any] = []
         self.origins: list[str | None] = []
 
     def __len__(self) -> int:
@@ -167,7 +169,7 @@ class Records:
                     groups.append(Sum(n, 1, tuple(ids[c] for c in self.children[i]),
                                       np.reshape(payload, (1, -1)), "dense", origin))
                 else:
-                    var, family, params = payload  # type: ignore[misc]
+                    var, family, params = payload
                     groups.append(Input(n, 1, var, family,
                                         {k: np.reshape(v, (1,) + np.shape(v))
                                          for k, v in params.items()}, origin))

@@ -118,11 +118,11 @@ def _leaf(line: Line, tag: str, rec: Records, sizes: dict[int, int]) -> int:
     if tag == "B":
         line.expect_count(6, "a binomial 'B id vtree var N logp'")
         n = line.int(4, "the number of trials")
-        logp = line.float(5, "log p", finite=False)
-        if math.isnan(logp) or logp > 1e-9:
+        log_q = line.float(5, "log p", finite=False)
+        if math.isnan(log_q) or log_q > 1e-9:
             raise line.error("log p must be <= 0", 5)
         _need(line, sizes, var, n + 1)
-        return rec.input(var, "binomial", {"n": n, "p": min(math.exp(logp), 1.0)}, line.origin)
+        return rec.input(var, "binomial", {"n": n, "p": min(math.exp(log_q), 1.0)}, line.origin)
     line.expect_count(6, "a gaussian 'G id vtree var mean std'")
     mean = line.float(4, "the mean")
     std = line.float(5, "the standard deviation")
@@ -164,7 +164,7 @@ def _pad_categoricals(rec: Records, domains: list[Domain]) -> None:
     """A categorical shorter than its variable's domain gets probability 0 for the rest."""
     for i, kind in enumerate(rec.kinds):
         if kind == "input":
-            var, family, params = rec.payloads[i]  # type: ignore[misc]
+            var, family, params = rec.payloads[i]
             if family == "categorical":
                 probs = params["probs"]
                 size = domains[var].size or len(probs)

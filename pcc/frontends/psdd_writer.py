@@ -46,7 +46,7 @@ def _literal_pair(circuit: Circuit, g: Sum) -> tuple[int, float] | None:
     kids = [circuit[c] for c in g.children]
     if not all(isinstance(k, Input) and k.family == "indicator" for k in kids):
         return None
-    a, b = kids  # type: ignore[misc]
+    a, b = [k for k in kids if isinstance(k, Input)]
     if a.var != b.var or {int(a.params["value"][0]), int(b.params["value"][0])} != {0, 1}:
         return None
     w = g.weights[0]

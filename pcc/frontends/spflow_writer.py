@@ -77,7 +77,8 @@ def _name(g: object) -> str:
         return f"SumNode_{g.id}"
     if isinstance(g, Product):
         return f"ProductNode_{g.id}"
-    return f"{_LEAF_NAMES[g.family]}Node_{g.id}"  # type: ignore[union-attr]
+    assert isinstance(g, Input)  # internal: every other kind returned above
+    return f"{_LEAF_NAMES[g.family]}Node_{g.id}"
 
 
 def format_equation(circuit: Circuit) -> str:

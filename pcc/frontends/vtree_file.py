@@ -53,7 +53,9 @@ def read_vtree(path: str | Path, text: str | None = None) -> tuple[Vtree, dict[i
                 raise line.error(f"variable {v} already has a leaf at line "
                                  f"{seen_vars[v].number}", 2)
             seen_vars[v] = line
-            left.append(-1), right.append(-1), var.append(v - 1)
+            left.append(-1)
+            right.append(-1)
+            var.append(v - 1)
         elif tag == "I":
             line.expect_count(4, "an inner node 'I id left right'")
             kids = []
@@ -69,7 +71,9 @@ def read_vtree(path: str | Path, text: str | None = None) -> tuple[Vtree, dict[i
                 kids.append(ids[child])
             if kids[0] == kids[1]:
                 raise line.error("the two children of a vtree node must differ", 3)
-            left.append(kids[0]), right.append(kids[1]), var.append(-1)
+            left.append(kids[0])
+            right.append(kids[1])
+            var.append(-1)
         else:
             raise line.error("expected a vtree line 'L', 'I' or a comment 'c'", 0)
         node_id = line.int(1, "the node id")
