@@ -12,7 +12,7 @@ import torch
 
 from pcc.distributed import DistributedError, Shard, shard_bounds
 from pcc.distributed.group import Group
-from pcc.learn import fit
+from pcc.learn import TrainConfig, fit
 from tests.distributed_helpers import cases, finish, launch, tiny_model
 
 
@@ -94,3 +94,42 @@ def test_pcc_train_distributed_outside_torchrun_is_a_one_line_error(monkeypatch,
                           "torchrun sets") and "\n" not in err
     assert main([*common, "--checkpoint-every", "5"]) == 2
     assert "--checkpoint-every works with --distributed only" in capsys.readouterr().err
+
+
+@pytest.fixture()
+def one_rank(monkeypatch):
+    """A world of one rank in this process (gloo, loopback), left again afterwards."""
+    from pcc.distributed import setup, shutdown
+    from tests.distributed_helpers import free_port
+
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    yield setup(backend="gloo", timeout=30)
+    shutdown()
+
+
+def test_a_checkpoint_for_other_data_or_options_is_refused(one_rank, tmp_path):
+    from dataclasses import replace
+
+    from pcc.distributed import CheckpointError, fit_distributed
+    from tests.distributed_helpers import tiny_data
+
+    data = tiny_data(40)
+    config = TrainConfig(epochs=1, batch_size=10, progress=False, checkpoint=str(tmp_path / "c"))
+    fit_distributed(tiny_model(), data, None, config)
+    with pytest.raises(CheckpointError, match="written for 40 training rows, this run has 39"):
+        fit_distributed(tiny_model(), data[:39], None, config)
+    with pytest.raises(CheckpointError, match="batch_size=10, this run has batch_size=20"):
+        fit_distributed(tiny_model(), data, None, replace(config, batch_size=20))
+    torch.save({"model": {}}, tmp_path / "plain")
+    with pytest.raises(CheckpointError, match="not a checkpoint of distributed training"):
+        fit_distributed(tiny_model(), data, None,
+                        replace(config, checkpoint=str(tmp_path / "plain")))
+    # resuming a finished run trains no further and ends with the saved parameters
+    model = tiny_model()
+    assert len(fit_distributed(model, data, None, config).train) == 1
+    saved = torch.load(tmp_path / "c", weights_only=False)["model"]
+    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())
