@@ -5,7 +5,7 @@ Upward: the leaves (observed entries: log p(x); missing ones: 0 for sum-product,
 of the unit's mode for max-product), then one tensor op per block. Max-product replaces each
 sum's log-sum-exp by a max over its fan-in (terms = child value + log weight).
 
-Top-down: a bool (columns, batch) mask of active units, root unit 0 active in every row. The
+Top-down: a uint8 (columns, batch) mask of active units, root unit 0 active in every row. The
 blocks are walked in reverse; each takes all of its active (unit, row) pairs at once
 (`nonzero`), recomputes their terms from the buffer, lets `choose` pick one input per pair
 (argmax for MPE, a draw for sampling) and marks the chosen child columns; products mark all
@@ -136,37 +136,57 @@ def _max_block(step: Inner, buf: torch.Tensor) -> torch.Tensor:
 # -- top-down ---------------------------------------------------------------------------------
 def backtrack(model: CompiledCircuit, inner: list[Inner], buf: torch.Tensor,
               choose: Choose) -> torch.Tensor:
-    """The (columns, batch) bool mask of the units the chosen sub-circuit of each row reaches."""
+    """The (columns, batch) uint8 mask of the units the chosen sub-circuit of each row reaches
+    (1 = active). Reads and writes go through flat indices (column * batch + row): one
+    index_select / index_fill over the flat buffer is several times faster than indexing
+    with a pair of index tensors."""
     B = buf.shape[1]
-    active = torch.zeros((model.plan.num_columns, B), dtype=torch.bool, device=buf.device)
-    active[model.plan.root_columns[0]] = True
+    active = torch.zeros((model.plan.num_columns, B), dtype=torch.uint8, device=buf.device)
+    active[model.plan.root_columns[0]] = 1
+    flat_buf, flat_active = buf.view(-1), active.view(-1)
+
+    def read(cols: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """buf[cols, b] for cols (n, ...) and b (n,)."""
+        index = cols * B + b.view(-1, *([1] * (cols.dim() - 1)))
+        return flat_buf.index_select(0, index.reshape(-1)).view(cols.shape)
+
+    def mark(cols: torch.Tensor, b: torch.Tensor) -> None:
+        index = cols * B + b.view(-1, *([1] * (cols.dim() - 1)))
+        flat_active.index_fill_(0, index.reshape(-1), 1)
+
     for step in reversed(inner):
         block, op = step.block, step.op
-        r, b = active[block.start:block.stop].nonzero(as_tuple=True)
+        r, b = active_pairs(active, block.start, block.stop)
         if r.numel() == 0:
             continue
         if block.op == "product":
-            cols = op.index[r]                                    # (n, F); pads read ZERO
-            active[cols, b[:, None].expand_as(cols)] = True
+            mark(op.index[r], b)                                  # (n, F); pads mark ZERO
             continue
         assert step.log_w is not None
         if block.op in ("sum", "dense"):
             cols = op.index[r] if block.op == "sum" else op.index[r // block.units]
-            picked = choose(buf[cols, b[:, None]] + step.log_w[r])
-            active[cols.gather(1, picked[:, None])[:, 0], b] = True
+            picked = choose(read(cols, b) + step.log_w[r])
+            mark(cols.gather(1, picked[:, None])[:, 0], b)
             continue
         g = r // block.units                                      # kron: (p, i, j) flat
-        a_cols, b_cols = op.index[g], cast(torch.Tensor, op.index_b)[g]               # (n, P, Ka), (n, P, Kb)
+        a_cols, b_cols = op.index[g], cast(torch.Tensor, op.index_b)[g]  # (n, P, Ka|Kb)
         n, P, Ka = a_cols.shape
         Kb = b_cols.shape[2]
-        terms = (step.log_w[r].view(n, P, Ka, Kb) + buf[a_cols, b[:, None, None]][..., None]
-                 + buf[b_cols, b[:, None, None]][:, :, None, :])
+        terms = (step.log_w[r].view(n, P, Ka, Kb) + read(a_cols, b)[..., None]
+                 + read(b_cols, b)[:, :, None, :])
         picked = choose(terms.reshape(n, -1))
         p, i, j = picked // (Ka * Kb), (picked // Kb) % Ka, picked % Kb
         rows = torch.arange(n, device=buf.device)
-        active[a_cols[rows, p, i], b] = True
-        active[b_cols[rows, p, j], b] = True
+        mark(a_cols[rows, p, i], b)
+        mark(b_cols[rows, p, j], b)
     return active
+
+
+def active_pairs(active: torch.Tensor, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(unit row within [start, stop), batch row) of every active entry there."""
+    B = active.shape[1]
+    flat = active[start:stop].view(-1).nonzero()[:, 0]
+    return flat // B, flat % B
 
 
 def fill(leaves: list[Leaves], active: torch.Tensor, x: torch.Tensor, missing: torch.Tensor,
@@ -175,7 +195,7 @@ def fill(leaves: list[Leaves], active: torch.Tensor, x: torch.Tensor, missing: t
     (`values(i, rows)` for rows of input block i); NaN where no unit covers it."""
     out = torch.where(missing, float("nan"), x)
     for i, leaf in enumerate(leaves):
-        r, b = active[leaf.block.start:leaf.block.stop].nonzero(as_tuple=True)
+        r, b = active_pairs(active, leaf.block.start, leaf.block.stop)
         var = leaf.family.var[r]
         keep = missing[b, var]
         r, b, var = r[keep], b[keep], var[keep]
