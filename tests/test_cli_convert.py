@@ -14,9 +14,12 @@ from pcc.cli.main import main
 from pcc.io import load_circuit
 from tests.frontend_data import circuit_path
 
-SOURCES = ["psdd/little_4var.psdd", "libra/alarm_acbn/alarm-test2.ac",
+SOURCES = ["psdd/little_4var.psdd", "libra/inference_model19/model19.spn/spac-9.ac",
            "spflow_text/NLTCS_200/structure.spn", "libra/inference_model19/model19.spn"]
 TARGETS = ["c.pcc", "c.jpc", "c.spflow", "c.psdd"]
+# SPFlow text is a tree: the 21k-group model19 DAG expands to 153k nodes, too slow for a unit test
+PAIRS = [(s, t) for s, t in itertools.product(SOURCES, TARGETS)
+         if not (s.endswith("model19.spn") and t == "c.spflow")]
 
 
 def run(capsys, *argv: object) -> tuple[int, str, str]:
@@ -33,18 +36,16 @@ def _rows(circuit) -> np.ndarray:  # type: ignore[no-untyped-def]
     return x
 
 
-@pytest.mark.parametrize("source, target", list(itertools.product(SOURCES, TARGETS)))
+@pytest.mark.parametrize("source, target", PAIRS)
 def test_convert_keeps_the_distribution(capsys, tmp_path: Path, source: str, target: str) -> None:
     original = load_circuit(circuit_path(source))
     status, out, err = run(capsys, "convert", circuit_path(source), tmp_path / target)
-    if target == "c.psdd" and not source.endswith(".psdd"):
-        # only PSDD-shaped circuits have a PSDD form
-        assert status == 2 and out == "" and err.startswith("pcc convert: error: ")
+    refused = (target == "c.psdd" and not source.endswith(".psdd")  # not PSDD-shaped
+               or target == "c.jpc" and "spflow_text" in source)  # histograms: no .jpc form
+    if refused:
+        assert status == 2 and out == ""
+        assert err.startswith(f"pcc convert: error: {tmp_path / target}: cannot write ")
         return
-    if target == "c.spflow" and "model19" in source:
-        assert status == 2 and "SPFlow text is a tree" in err or status == 0
-        if status == 2:
-            return
     assert status == 0 and err == "", err
     assert out.startswith(f"wrote {tmp_path / target}")
     again = load_circuit(tmp_path / target)

@@ -13,7 +13,7 @@ import gzip
 import math
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -196,3 +196,15 @@ def _split_origin(origin: str | None) -> tuple[str | None, int | None]:
 def binary_or_categorical(size: int) -> Domain:
     """binary for sizes up to 2, else categorical(size)."""
     return Domain("binary") if size <= 2 else Domain("categorical", size)
+
+
+T = TypeVar("T")
+
+
+def not_representable(write: Callable[[], T], path: str | Path, what: str) -> T:
+    """`write()`, with a writer's FormatError re-raised naming the output file."""
+    try:
+        return write()
+    except FormatError as error:
+        message = str(error).removeprefix("<input>: ")
+        raise FormatError(f"cannot write {what}: {message}", str(path)) from None

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pcc.frontends._text import Line, Records, binary_or_categorical, lines_of
+from pcc.frontends._text import Line, Records, binary_or_categorical, lines_of, not_representable
 from pcc.ir import REAL, Circuit, Domain, FormatError, Input, Product, Sum
 
 HEADER = """c this file was saved by pcc
@@ -221,5 +221,5 @@ def _num(x: float) -> str:
 
 def save_jpc(circuit: Circuit, path: str | Path) -> None:
     """Write `circuit` as a `.jpc` file."""
-    text = format_jpc(circuit)
+    text = not_representable(lambda: format_jpc(circuit), path, ".jpc")
     Path(path).write_text(text)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pcc.frontends._text import not_representable
 from pcc.frontends.vtree_file import format_vtree
 from pcc.ir import BINARY, Circuit, FormatError, Input, Product, Sum, Vtree
 
@@ -60,6 +61,7 @@ def format_psdd(circuit: Circuit, vtree: Vtree | None = None) -> tuple[str, Vtre
     """The `.psdd` text and the vtree it refers to; FormatError when not representable."""
     if any(d != BINARY for d in circuit.domains):
         raise FormatError("a PSDD has binary variables only")
+    _check_shape(circuit)  # cheap checks first: finding a vtree can take a while
     if vtree is None:
         from pcc.analysis.structured import implied_vtree
 
@@ -107,6 +109,22 @@ def format_psdd(circuit: Circuit, vtree: Vtree | None = None) -> tuple[str, Vtre
     return HEADER + f"psdd {count}\n" + "".join(out), vtree
 
 
+def _check_shape(circuit: Circuit) -> None:
+    """Refuse circuits that are not PSDD-shaped, before any vtree work."""
+    for g in circuit.groups:
+        if g.units != 1:
+            raise FormatError(f"group #{g.id} has {g.units} units; a PSDD has one-unit nodes")
+        if isinstance(g, Input) and g.family not in ("indicator", "bernoulli"):
+            raise FormatError(f"input #{g.id} is {g.family}; a PSDD has literals and "
+                              "Bernoullis (T nodes) only")
+        if isinstance(g, Sum) and _literal_pair(circuit, g) is None:
+            for e in g.children:
+                p = circuit[e]
+                if not isinstance(p, Product) or len(p.children) != 2:
+                    raise FormatError(f"sum #{g.id}: child #{e} is not a 2-input product (a "
+                                      "PSDD element)")
+
+
 def _decision(circuit: Circuit, vtree: Vtree, gid: int, elements: list[int], weights: np.ndarray,
               masks: tuple[int, ...]) -> str:
     vt = vtree.lowest_covering(masks[gid])
@@ -135,6 +153,6 @@ def _decision(circuit: Circuit, vtree: Vtree, gid: int, elements: list[int], wei
 
 def save_psdd(circuit: Circuit, path: str | Path, vtree: Vtree | None = None) -> None:
     """Write `circuit` to `path` and its vtree to the same name with suffix `.vtree`."""
-    text, tree = format_psdd(circuit, vtree)
+    text, tree = not_representable(lambda: format_psdd(circuit, vtree), path, ".psdd")
     Path(path).write_text(text)
     Path(path).with_suffix(".vtree").write_text(format_vtree(tree))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pcc.frontends._text import not_representable
 from pcc.ir import Circuit, FormatError, Input, Product, Sum
 
 MAX_TREE_NODES = 2_000_000
@@ -126,7 +127,8 @@ def format_graph(circuit: Circuit) -> str:
 
 def save_spflow_text(circuit: Circuit, path: str | Path, form: str = "graph") -> None:
     """Write `circuit` in SPFlow's ref-graph (`form="graph"`) or equation form."""
-    text = format_graph(circuit) if form == "graph" else format_equation(circuit)
+    write = format_graph if form == "graph" else format_equation
+    text = not_representable(lambda: write(circuit), path, "SPFlow text")
     Path(path).write_text(text)
 
 
