@@ -101,6 +101,14 @@ def test_nary_partition_tucker_is_binarized_cp_is_not():
     assert max(len(g.children) for g in cp.groups if isinstance(g, Product)) == 4
 
 
+def test_hclt_without_leaf_sums_is_normalized_and_smaller():
+    graph = _structures()["hclt"]
+    plain = build_circuit(graph, units=3, sum_product="cp", cp_leaf_sums=False)
+    summed = build_circuit(graph, units=3, sum_product="cp")
+    assert len(plain) < len(summed)
+    assert np.exp(log_likelihood(plain, _all_assignments(plain))).sum() == pytest.approx(1.0)
+
+
 def test_deterministic_given_seed():
     graph = random_binary_trees(12, 3, 2, seed=5)
     a = build_circuit(graph, units=4, seed=7)

@@ -53,7 +53,7 @@ def train_one(kind: str, train: np.ndarray, valid: np.ndarray, test: np.ndarray,
     if kind == "hclt":
         graph = hclt(train)
         circuit = build_circuit(graph, units=args.hclt_units, leaf="bernoulli", sum_product="cp",
-                                seed=args.seed)
+                                seed=args.seed, cp_leaf_sums=False)
     else:
         depth = max(1, min(args.rat_depth, int(np.log2(num_vars))))
         graph = random_binary_trees(num_vars, depth, args.rat_repetitions, seed=args.seed)

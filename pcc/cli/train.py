@@ -182,4 +182,4 @@ def _structure_circuit(args: argparse.Namespace, train: np.ndarray,
     default_sp = "cp" if args.structure in ("hclt", "chain") else "tucker"
     return build_circuit(graph, units=args.units, input_units=args.input_units, leaf=leaf,
                          sum_product=args.sum_product or default_sp, seed=args.seed,
-                         domains=domains)
+                         domains=domains, cp_leaf_sums=args.structure != "hclt")

@@ -7,6 +7,8 @@ distributions). A partition of a region into children c_1..c_n is
   partition with n > 2 children is binarized left to right: ((c_1 x c_2) -> K) x c_3 -> ...,
   so no group ever holds more than K^2 product units;
 - `cp`: a dense K x K sum per child, then a hadamard product of the n results (n-ary as is).
+  With `cp_leaf_sums=False`, a leaf-region child with K units enters the product as it is (no
+  sum): the HCLT of Liu & Van den Broeck, where leaf unit k is p(x_i | z_i = k).
 A region with several partitions mixes them with a mixing sum. The root region has one unit
 (`tucker`), or gets a final one-unit dense sum (`cp`).
 
@@ -30,7 +32,7 @@ LEAVES = ("bernoulli", "categorical", "binomial", "gaussian")
 def build_circuit(graph: RegionGraph, units: int, input_units: int | None = None,
                   leaf: str = "bernoulli", sum_product: str = "tucker", seed: int = 0,
                   domains: Sequence[Domain] | None = None,
-                  categories: int | None = None) -> Circuit:
+                  categories: int | None = None, cp_leaf_sums: bool = True) -> Circuit:
     """The circuit of `graph` with `units` per region and `leaf` inputs (see the module doc).
 
     `domains` defaults to binary (bernoulli), real (gaussian) or categorical(`categories`)."""
@@ -60,7 +62,9 @@ def build_circuit(graph: RegionGraph, units: int, input_units: int | None = None
             if sum_product == "tucker":
                 parts.append(_tucker(b, rng, children, units, out, origin))
             else:
-                parts.append(_cp(b, rng, children, units, origin))
+                plain = [not cp_leaf_sums and graph.is_leaf(c) and b.units(node[c]) == units
+                         for c in graph.partitions[p].children]
+                parts.append(_cp(b, rng, children, plain, units, origin))
         if len(parts) == 1:
             node[r] = parts[0]
         else:
@@ -122,8 +126,10 @@ def _tucker(b: CircuitBuilder, rng: np.random.Generator, children: list[int], un
     return acc
 
 
-def _cp(b: CircuitBuilder, rng: np.random.Generator, children: list[int], units: int,
-        origin: str) -> int:
-    """A K x (child units) dense sum per child, then their hadamard product."""
-    sums = [b.sum([c], _simplex(rng, (units, b.units(c))), origin=origin) for c in children]
+def _cp(b: CircuitBuilder, rng: np.random.Generator, children: list[int], plain: list[bool],
+        units: int, origin: str) -> int:
+    """A K x (child units) dense sum per child (not for `plain` ones), then their hadamard
+    product."""
+    sums = [c if keep else b.sum([c], _simplex(rng, (units, b.units(c))), origin=origin)
+            for c, keep in zip(children, plain)]
     return b.product(sums, "hadamard", origin=origin)
