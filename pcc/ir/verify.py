@@ -12,36 +12,85 @@ from pcc.ir.groups import Group, Input, Product, Sum
 
 
 def problems(groups: Sequence[Group], domains: Sequence[Domain]) -> list[str]:
-    """Every well-formedness problem of a circuit, each naming its group; empty when valid."""
-    found: list[str] = []
+    """Every well-formedness problem of a circuit, each naming its group; empty when valid.
+
+    A vectorized screen over all groups finds the suspects (and every input); only those get
+    the detailed per-group checks that write the messages, so large valid circuits verify fast.
+    """
     if not groups:
         return ["a circuit needs at least one group"]
-    has_parent = np.zeros(len(groups), dtype=bool)
-    for index, group in enumerate(groups):
-        name = f"{group.kind} #{group.id}"
-        if group.origin:
-            name += f" ({group.origin})"
-        if group.id != index:
-            found.append(f"{name}: is at position {index}; ids must equal positions "
-                         "(children before parents, root last)")
-            continue
-        bad_children = [c for c in group.children if not 0 <= c < index]
-        if bad_children:
-            found.append(_bad_children(name, index, len(groups), bad_children))
-            continue
-        has_parent[list(group.children)] = True
-        if isinstance(group, Input):
-            found += [f"{name}: {p}" for p in _input_problems(group, domains)]
-        elif isinstance(group, Product):
-            found += [f"{name}: {p}" for p in _product_problems(group, groups)]
-        else:
-            found += [f"{name}: {p}" for p in _sum_problems(group, groups)]
+    n = len(groups)
+    suspects, has_parent = _screen(groups)
+    found: list[str] = []
+    for index in np.flatnonzero(suspects).tolist():
+        found += _group_problems(index, groups[index], groups, domains)
     orphans = np.flatnonzero(~has_parent[:-1])
     if len(orphans):
         ids = ", ".join(f"#{i}" for i in orphans[:10]) + (" ..." if len(orphans) > 10 else "")
         found.append(f"groups {ids} have no parent; only the root (the last group, "
-                     f"#{len(groups) - 1}) may have none")
+                     f"#{n - 1}) may have none")
     return found
+
+
+def _screen(groups: Sequence[Group]) -> tuple[np.ndarray, np.ndarray]:
+    """Groups that may have a problem (a superset: every input is checked in full), and which
+    groups have a parent, from numpy arrays over all groups and edges."""
+    n = len(groups)
+    ids = np.fromiter((g.id for g in groups), np.int64, n)
+    units = np.fromiter((g.units for g in groups), np.int64, n)
+    counts = np.fromiter((len(g.children) for g in groups), np.int64, n)
+    flat = np.fromiter((c for g in groups for c in g.children), np.int64, int(counts.sum()))
+    owner = np.repeat(np.arange(n), counts)
+    kind = np.fromiter((_CODE[(g.kind, getattr(g, "mode", ""))] for g in groups), np.int8, n)
+
+    suspects = (ids != np.arange(n)) | (kind == 0) | ((counts == 0) & (kind > 0))
+    bad_edge = (flat < 0) | (flat >= owner)
+    suspects[owner[bad_edge]] = True
+    has_parent = np.zeros(n, dtype=bool)
+    has_parent[flat[~bad_edge]] = True
+
+    child_units = units[np.clip(flat, 0, n - 1)]
+    same_units = (kind[owner] == 1) | (kind[owner] == 4)  # hadamard products, mixing sums
+    suspects[owner[same_units & (child_units != units[owner])]] = True
+    kron = np.flatnonzero(kind == 2)
+    if len(kron):  # the product of child units, in floating point only to screen
+        log_units = np.bincount(owner, weights=np.log(np.maximum(child_units, 1)), minlength=n)
+        suspects[kron[np.abs(np.exp(log_units[kron]) - units[kron]) > 0.5]] = True
+    sums = np.flatnonzero(kind >= 3)
+    if len(sums):
+        width = np.bincount(owner, weights=child_units, minlength=n).astype(np.int64)
+        expected = np.where(kind[sums] == 3, width[sums], counts[sums])
+        shapes = np.array([groups[i].weights.shape for i in sums.tolist()],  # type: ignore[union-attr]
+                          dtype=np.int64).reshape(-1, 2)
+        suspects[sums[(shapes[:, 0] != units[sums]) | (shapes[:, 1] != expected)]] = True
+        values = np.concatenate([groups[i].weights.ravel()  # type: ignore[union-attr]
+                                 for i in sums.tolist()])
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            suspects[np.repeat(sums, shapes.prod(axis=1))[bad]] = True
+    return suspects, has_parent
+
+
+_CODE = {("input", ""): 0, ("product", "hadamard"): 1, ("product", "kronecker"): 2,
+         ("sum", "dense"): 3, ("sum", "mixing"): 4}
+
+
+def _group_problems(index: int, group: Group, groups: Sequence[Group],
+                    domains: Sequence[Domain]) -> list[str]:
+    name = f"{group.kind} #{group.id}"
+    if group.origin:
+        name += f" ({group.origin})"
+    if group.id != index:
+        return [f"{name}: is at position {index}; ids must equal positions "
+                "(children before parents, root last)"]
+    bad_children = [c for c in group.children if not 0 <= c < index]
+    if bad_children:
+        return [_bad_children(name, index, len(groups), bad_children)]
+    if isinstance(group, Input):
+        return [f"{name}: {p}" for p in _input_problems(group, domains)]
+    if isinstance(group, Product):
+        return [f"{name}: {p}" for p in _product_problems(group, groups)]
+    return [f"{name}: {p}" for p in _sum_problems(group, groups)]
 
 
 def _bad_children(name: str, index: int, count: int, bad: list[int]) -> str:
