@@ -103,6 +103,11 @@ def upward(model: CompiledCircuit, leaves: list[Leaves], inner: list[Inner], x: 
         out = buf[step.block.start:step.block.stop]
         if at_mode is None or step.block.op == "product":  # a product is the same in both
             step.op.fast(buf, out, scratch, step.log_w)
+        elif step.block.op == "sum":
+            # in the reused work memory: fresh large tensors cost page faults on every block
+            terms = scratch.gather(buf, step.op.index)
+            terms.add_(cast(torch.Tensor, step.log_w)[:, :, None])
+            torch.amax(terms, 1, out=out)
         else:
             out.copy_(_max_block(step, buf))
     return buf
