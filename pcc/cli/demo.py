@@ -1,8 +1,9 @@
-"""The README's main job: build a circuit from scikit-learn's digits, check it, save it, evaluate it.
+"""The README's main job: the whole pcc story on scikit-learn's bundled 8x8 digits.
 
-Fits a mixture of independent Bernoullis (k-means clusters) to binarized 8x8 digits, writes it
-as a .pcc file, reads it back, prints its check report and statistics, and the test
-log-likelihood from the reference interpreter.
+Binarizes the digits, splits them into train/valid/test files, then runs the pcc commands a
+user would: `pcc train` (an HCLT EiNet, EM, with a progress bar), `pcc check`, `pcc eval` with
+the torch backend and with the reference interpreter, `pcc info --layers` (the compiled plan)
+and `pcc viz` (a picture of the plan). Everything lands in the output folder.
 """
 
 from __future__ import annotations
@@ -12,57 +13,52 @@ from pathlib import Path
 
 import numpy as np
 
-from pcc.ir import BINARY, Circuit, CircuitBuilder
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", default="out", help="folder for the files it writes")
-    parser.add_argument("--components", type=int, default=10, help="mixture components")
+    parser.add_argument("--units", type=int, default=8, help="units per region (K)")
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
 
 
-def load_digits_binary(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 8x8 digits, pixels > 7 as 1, split 80/20 at random."""
+def write_digits(out: Path, seed: int) -> dict[str, Path]:
+    """scikit-learn's digits, pixels > 7 as 1, split 70/10/20 at random, as .data files."""
     from sklearn.datasets import load_digits
 
-    images = (load_digits().data > 7).astype(np.float64)
+    images = (load_digits().data > 7).astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(images))
-    cut = int(0.8 * len(images))
-    return images[order[:cut]], images[order[cut:]]
-
-
-def bernoulli_mixture(train: np.ndarray, components: int, seed: int) -> Circuit:
-    """A mixture of fully factorized Bernoullis, fitted by k-means and smoothed counts."""
-    from sklearn.cluster import KMeans
-
-    labels = KMeans(components, n_init=4, random_state=seed).fit_predict(train)
-    counts = np.bincount(labels, minlength=components)
-    p = np.stack([(train[labels == k].sum(0) + 1) / (counts[k] + 2) for k in range(components)])
-    b = CircuitBuilder([BINARY] * train.shape[1])
-    leaves = [b.bernoulli(v, p=p[:, v]) for v in range(train.shape[1])]
-    components_ = b.product(leaves)
-    b.sum([components_], weights=(counts + 1) / (counts + 1).sum())
-    return b.build()
+    cuts = [int(0.7 * len(images)), int(0.8 * len(images))]
+    paths = {}
+    for name, rows in zip(("train", "valid", "test"), np.split(order, cuts)):
+        paths[name] = out / f"digits.{name}.data"
+        np.savetxt(paths[name], images[rows], fmt="%d", delimiter=",")
+    print(f"digits: {len(images)} binarized 8x8 images -> "
+          + ", ".join(f"{p.name} ({len(r)} rows)" for p, r in
+                      zip(paths.values(), np.split(order, cuts))))
+    return paths
 
 
 def run(args: argparse.Namespace) -> int:
-    from pcc.backends.reference import log_likelihood
-    from pcc.cli.main import main as pcc_main
-    from pcc.io import load_circuit, save_circuit
+    from pcc.cli.main import main as pcc
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    train, test = load_digits_binary(args.seed)
-    print(f"digits: {len(train)} train / {len(test)} test images, {train.shape[1]} binary pixels")
-    circuit = bernoulli_mixture(train, args.components, args.seed)
-    path = out / "digits.pcc"
-    save_circuit(circuit, path)
-    print(f"wrote {path}")
-    status = pcc_main(["check", str(path)])
-    pcc_main(["info", str(path)])
-    loaded = load_circuit(path)
-    for name, rows in (("train", train), ("test", test)):
-        ll = log_likelihood(loaded, rows)
-        print(f"{name} log-likelihood: {ll.mean():.4f} nats/image "
-              f"({ll.mean() / rows.shape[1] / np.log(2):.4f} bits/pixel)")
-    return status
+    data = write_digits(out, args.seed)
+    model = out / "digits.pcc"
+    steps = [
+        ["train", "--structure", "hclt", "--data", str(data["train"]), "--valid",
+         str(data["valid"]), "--test", str(data["test"]), "--units", str(args.units),
+         "--epochs", str(args.epochs), "--em", "--seed", str(args.seed), "-o", str(model)],
+        ["check", str(model)],
+        ["eval", str(model), "--data", str(data["test"])],
+        ["eval", str(model), "--data", str(data["test"]), "--backend", "reference"],
+        ["info", str(model), "--layers"],
+        ["viz", str(model), "--view", "layers", "-o", str(out / "digits-layers.svg")],
+    ]
+    for step in steps:
+        print(f"\n$ pcc {' '.join(step)}", flush=True)
+        status = pcc(step)
+        if status != 0:
+            print(f"pcc {step[0]} exited with status {status}")
+            return status
+    return 0
