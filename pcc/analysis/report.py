@@ -33,8 +33,9 @@ MAX_SHOWN_VARS = 24
 MAX_VTREE_TEXT = 120
 
 
-def format_scope(mask: int) -> str:
-    """`{3,7}`; runs of three or more variables print as `a..b`; long scopes are cut short."""
+def format_scope(mask: int, limit: int = MAX_SHOWN_VARS) -> str:
+    """`{3,7}`; runs of three or more variables print as `a..b`; past `limit` runs the scope
+    is cut short."""
     variables = mask_to_vars(mask)
     parts: list[str] = []
     start = 0
@@ -47,8 +48,8 @@ def format_scope(mask: int) -> str:
         else:
             parts.extend(str(v) for v in variables[start:end + 1])
         start = end + 1
-    if len(parts) > MAX_SHOWN_VARS:
-        shown = ",".join(parts[:MAX_SHOWN_VARS])
+    if len(parts) > limit:
+        shown = ",".join(parts[:limit])
         return f"{{{shown},... ({len(variables)} variables)}}"
     return "{" + ",".join(parts) + "}"
 

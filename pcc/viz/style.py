@@ -12,7 +12,7 @@ import graphviz
 import numpy as np
 
 from pcc.ir import Circuit, Group, Input, Sum
-from pcc.ir.circuit import mask_to_vars
+from pcc.analysis.report import format_scope
 
 # fill colour per kind (light, so that black text and red check marks stay readable)
 COLOURS: dict[str, str] = {"input": "#d9f2d9", "product": "#d6e6fa", "sum": "#fde2c4"}
@@ -56,21 +56,7 @@ def number(x: float, digits: int = 2) -> str:
 
 def scope_text(mask: int) -> str:
     """`{0..3,7,9}`: runs of three or more variables collapse; long scopes are cut short."""
-    variables = mask_to_vars(mask)
-    parts: list[str] = []
-    start = 0
-    while start < len(variables):
-        end = start
-        while end + 1 < len(variables) and variables[end + 1] == variables[end] + 1:
-            end += 1
-        if end - start >= 2:
-            parts.append(f"{variables[start]}..{variables[end]}")
-        else:
-            parts.extend(str(v) for v in variables[start:end + 1])
-        start = end + 1
-    if len(parts) > MAX_SCOPE_PARTS:
-        return "{" + ",".join(parts[:MAX_SCOPE_PARTS]) + f",... ({len(variables)} variables)}}"
-    return "{" + ",".join(parts) + "}"
+    return format_scope(mask, MAX_SCOPE_PARTS)
 
 
 def kind_label(group: Group) -> str:

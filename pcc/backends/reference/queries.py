@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from pcc.backends.reference.families import LOG_PROB
-from pcc.backends.reference.interpreter import evaluate
+from pcc.backends.reference.interpreter import _product, evaluate
 from pcc.backends.reference.modes import mode, sample as sample_family
 from pcc.data import check_data
 from pcc.ir import Circuit, DataError, Input, Product, Sum
@@ -33,7 +33,7 @@ def mpe(circuit: Circuit, data: object) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(group, Input):
             values.append(_input_max(circuit, group, x))
         elif isinstance(group, Product):
-            values.append(_product([values[c] for c in group.children], group))
+            values.append(_product(group, [values[c] for c in group.children]))
         else:
             terms = _sum_terms(group, [values[c] for c in group.children])
             choices[group.id] = np.argmax(terms, axis=2)
@@ -76,15 +76,6 @@ def _input_max(circuit: Circuit, group: Input, x: np.ndarray) -> np.ndarray:
     at_mode = np.diagonal(LOG_PROB[group.family](params, best))
     observed = LOG_PROB[group.family](params, np.where(missing, best[0], column))
     return np.where(missing[:, None], at_mode[None, :], observed)
-
-
-def _product(children: list[np.ndarray], group: Product) -> np.ndarray:
-    if group.mode == "hadamard":
-        return np.sum(children, axis=0)
-    out = children[0]
-    for child in children[1:]:
-        out = (out[:, :, None] + child[:, None, :]).reshape(len(out), -1)
-    return out
 
 
 def _sum_terms(group: Sum, children: list[np.ndarray]) -> np.ndarray:
