@@ -19,8 +19,10 @@ import numpy as np
 import torch
 
 from pcc.learn.em import EM
+from pcc.learn.init import INIT_FAMILIES, init_inputs_from_data
 
 METHODS = ("em", "adam")
+INITS = ("auto", "data", "model")
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,16 @@ class TrainConfig:
     eval_batch_size: int = 1000
     time_limit: float | None = None  # seconds: no new epoch starts once training took this long
     distributed: bool = False       # one rank of a torchrun job (pcc.distributed.fit_distributed)
+    # input units before the first epoch (pcc.learn.init): "data" starts binomial and bernoulli
+    # units near their variable's mean, "auto" does so for binomial ones only (random p starve
+    # all but one unit per variable there), "model" keeps the model's parameters
+    init: str = "auto"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 or None, got {self.batch_size}")
         if not 0 < self.step_size <= 1:
@@ -98,6 +106,9 @@ def fit(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None = No
         history, best_state, best_valid = saved["history"], saved["best_state"], saved["best_valid"]
         rng.bit_generator.state = saved["rng"]
         start_epoch = len(history.train)
+    elif config.init != "model":  # a resumed run keeps its trained parameters
+        families = ("binomial",) if config.init == "auto" else INIT_FAMILIES
+        init_inputs_from_data(model, train, families, seed=config.seed)
     # full batch runs in chunks (bounded memory) and updates once per epoch
     online = config.batch_size is not None
     chunk = config.batch_size or config.eval_batch_size
