@@ -11,6 +11,9 @@ $(BIN)/.installed: pyproject.toml
 	# the CPU wheel of torch; the project itself accepts any torch 2.x (users have GPUs)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[test,examples]"
+	# SPFlow, for the tests that compare pcc's SPFlow frontends with the real package; its own
+	# requirements pin old releases, so it goes in without them (it needs only numpy/scipy/lark)
+	$(BIN)/pip install -q --no-deps spflow==0.0.48 && $(BIN)/pip install -q "lark>=1.1"
 	touch $@
 
 run: $(BIN)/.installed
