@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
 from pcc.ir import BINARY, REAL, CircuitBuilder, DataError, InvalidCircuitError, categorical
-from tests.helpers import assert_same_circuit
 from tests.strategies import DISCRETE_DOMAINS, all_assignments, circuits, data_for
 from tests.torch_helpers import assert_logs_close
 

@@ -21,7 +21,7 @@ import numpy as np
 from pcc.ir import FAMILIES, Circuit
 from pcc.layering.buckets import buckets, concat_ranges, exclusive_cumsum, pad_rows
 from pcc.layering.plan import FIRST_FREE_COLUMN, NEG_INF, ZERO, Block, LayeredCircuit
-from pcc.layering.structure import INPUT, PRODUCT, SUM, Structure, find_fusions, fused_depths, structure
+from pcc.layering.structure import INPUT, SUM, Structure, find_fusions, fused_depths, structure
 
 OP_PRODUCT, OP_SUM, OP_DENSE, OP_KRON = 1, 2, 3, 4
 DEFAULT_PADDING = 0.25
