@@ -61,3 +61,22 @@ def test_binomial_and_unknown_family():
     assert new["p"].tolist() == pytest.approx([6 / 8, 1 / 8]) and torch.equal(new["n"], params["n"])
     with pytest.raises(ValueError, match="no M-step for histogram"):
         sufficient_statistics("histogram", {}, x, torch.ones(2, 2))
+
+
+def test_categorical_statistics_equal_the_one_hot_definition():
+    """The scatter-add statistics equal sum_n r_nl * E[onehot(x_nl)] written out in full."""
+    generator = torch.Generator().manual_seed(0)
+    probs = torch.rand(3, 4, generator=generator, dtype=torch.float64)
+    probs /= probs.sum(1, keepdim=True)
+    x = torch.randint(0, 4, (7, 3), generator=generator).to(torch.float64)
+    x[torch.rand(7, 3, generator=generator) < 0.3] = nan
+    resp = torch.rand(7, 3, generator=generator, dtype=torch.float64)
+    stats, _ = sufficient_statistics("categorical", {"probs": probs}, x, resp)
+    expected = torch.zeros(3, 4, dtype=torch.float64)
+    for n in range(7):
+        for leaf in range(3):
+            value = x[n, leaf]
+            share = probs[leaf] if torch.isnan(value) else \
+                torch.nn.functional.one_hot(value.long(), 4).to(torch.float64)
+            expected[leaf] += resp[n, leaf] * share
+    assert torch.allclose(stats, expected, rtol=1e-12, atol=0)

@@ -64,9 +64,13 @@ def sufficient_statistics(family: str, params: Params, x: torch.Tensor,
         k = probs.shape[1]
         missing = torch.isnan(x)
         index = torch.where(missing, 0, x).long().clamp_(0, k - 1)
-        onehot = torch.nn.functional.one_hot(index, k).to(torch.float64)
-        expected = torch.where(missing[..., None], probs.expand(x.shape[0], -1, -1), onehot)
-        return torch.einsum("nl,nlk->lk", resp, expected), total
+        # observed values add their responsibility to one count each (a scatter, not a
+        # (rows, leaves, k) one-hot); missing ones add it spread by the current probabilities
+        weight = resp.to(torch.float64)
+        stats = torch.zeros_like(probs)
+        stats.scatter_add_(1, index.T, torch.where(missing, 0.0, weight).T)
+        stats += torch.where(missing, weight, 0.0).sum(0)[:, None] * probs
+        return stats, total
     raise ValueError(f"EM has no M-step for {family} inputs; known: {', '.join(EM_FAMILIES)}")
 
 
