@@ -26,11 +26,21 @@ def check_data(data: object, domains: Sequence[Domain]) -> np.ndarray:
     if x.shape[1] != len(domains):
         raise DataError(f"data has {x.shape[1]} columns but the circuit has {len(domains)} "
                         "variables")
+    found = first_outside(x, domains)
+    if found is not None:
+        row, column, count = found
+        domain = domains[column]
+        raise DataError(f"row {row}, column {column} (x{column}): value {float(x[row, column])!r} "
+                        f"is outside the domain {domain}; expected {domain.describe_values()} "
+                        f"or NaN for missing ({count} bad values in this column)")
+    return x
+
+
+def first_outside(x: np.ndarray, domains: Sequence[Domain]) -> tuple[int, int, int] | None:
+    """(row, column, bad values in that column) of the first column holding a value outside its
+    domain, or None when every observed value fits."""
     for column, domain in enumerate(domains):
         bad = domain.outside(x[:, column])
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"row {row}, column {column} (x{column}): value {float(x[row, column])!r} "
-                            f"is outside the domain {domain}; expected {domain.describe_values()} "
-                            f"or NaN for missing ({int(bad.sum())} bad values in this column)")
-    return x
+            return int(np.flatnonzero(bad)[0]), column, int(bad.sum())
+    return None

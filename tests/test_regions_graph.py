@@ -135,3 +135,10 @@ def test_chain_and_hclt():
         head = g.regions[p.children[0]]
         assert len(head) == 1 and head[0] == min(set(g.regions[p.region]) - set(
             v for c in p.children[1:] for v in g.regions[c]))
+
+
+def test_a_binary_file_is_a_format_error_not_a_decode_error(tmp_path):
+    path = tmp_path / "graph.json"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(FormatError, match="graph.json: not a text file"):
+        RegionGraph.load(path)

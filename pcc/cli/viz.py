@@ -78,7 +78,5 @@ def read_region_graph(path: str) -> RegionGraph:
         raise VizError(f"{path}: no such file")
     try:
         return RegionGraph.load(path)
-    except UnicodeDecodeError:
-        raise VizError(f"{path}: not a text file; {hint}") from None
     except FormatError as error:
         raise VizError(f"{error}; {hint}") from None

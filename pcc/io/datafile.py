@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from pcc.frontends._text import read_text
+from pcc.data import first_outside
 from pcc.ir import Domain, FormatError
 
 MISSING = ("*", "?", "", "nan")
@@ -134,15 +135,14 @@ def check_columns(data: DataFile, domains: Sequence[Domain]) -> np.ndarray:
     if values.shape[1] != len(domains):
         raise FormatError(f"the data has {values.shape[1]} columns but the circuit has "
                           f"{len(domains)} variables", data.path, int(data.line_numbers[0]))
-    for column, domain in enumerate(domains):
-        bad = domain.outside(values[:, column])
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise FormatError(f"column {column} (x{column}) holds {float(values[row, column])!r}, "
-                              f"outside the domain {domain}: expected {domain.describe_values()} "
-                              f"or a missing-value mark ({int(bad.sum())} such rows)",
-                              data.path, int(data.line_numbers[row]), _column_start(data, row,
-                                                                                   column))
+    found = first_outside(values, domains)
+    if found is not None:
+        row, column, count = found
+        domain = domains[column]
+        raise FormatError(f"column {column} (x{column}) holds {float(values[row, column])!r}, "
+                          f"outside the domain {domain}: expected {domain.describe_values()} "
+                          f"or a missing-value mark ({count} such rows)",
+                          data.path, int(data.line_numbers[row]), _column_start(data, row, column))
     return values
 
 

@@ -125,6 +125,8 @@ class RegionGraph:
             obj = json.loads(Path(path).read_text())
         except json.JSONDecodeError as error:
             raise FormatError(error.msg, str(path), error.lineno, error.colno) from None
+        except UnicodeDecodeError:
+            raise FormatError("not a text file", str(path)) from None
         return RegionGraph.from_json(obj, str(path))
 
 

@@ -27,7 +27,7 @@ def evaluate(circuit: Circuit, data: object) -> list[np.ndarray]:
         if isinstance(group, Input):
             values.append(_input(group, x))
         elif isinstance(group, Product):
-            values.append(_product(group, [values[c] for c in group.children]))
+            values.append(product_values(group, [values[c] for c in group.children]))
         else:
             values.append(_sum(group, [values[c] for c in group.children]))
     return values
@@ -41,7 +41,8 @@ def _input(group: Input, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _product(group: Product, children: list[np.ndarray]) -> np.ndarray:
+def product_values(group: Product, children: list[np.ndarray]) -> np.ndarray:
+    """(rows, units) log-values of a product from its children's (shared with MPE)."""
     if group.mode == "hadamard":
         return np.sum(children, axis=0)
     out = children[0]

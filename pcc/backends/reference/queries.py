@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from pcc.backends.reference.families import LOG_PROB
-from pcc.backends.reference.interpreter import _product, evaluate
+from pcc.backends.reference.interpreter import evaluate, product_values
 from pcc.backends.reference.modes import mode, sample as sample_family
 from pcc.data import check_data
 from pcc.ir import Circuit, DataError, Input, Product, Sum
@@ -33,7 +33,7 @@ def mpe(circuit: Circuit, data: object) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(group, Input):
             values.append(_input_max(circuit, group, x))
         elif isinstance(group, Product):
-            values.append(_product(group, [values[c] for c in group.children]))
+            values.append(product_values(group, [values[c] for c in group.children]))
         else:
             terms = _sum_terms(group, [values[c] for c in group.children])
             choices[group.id] = np.argmax(terms, axis=2)
