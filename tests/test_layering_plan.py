@@ -103,12 +103,13 @@ def example():
     sparse = b.sum([b.product([b.indicator(0, 1), b.indicator(1, 0), b.gaussian(2, 0.0, 1.0)]),
                     b.product([b.indicator(0, 0), b.bernoulli(1, 0.5), b.gaussian(2, 1.0, 1.0)])],
                    weights=[0.5, 0.5])
-    b.sum([top, sparse], weights=[0.5, 0.5])
+    identity = b.sum([b.product([sparse])], weights=[1.0])  # two identities: no op, no columns
+    b.sum([top, identity], weights=[0.5, 0.5])
     return b.build()
 
 
 GOLDEN_TABLE = """\
-plan: 17 groups, 27 units, depth 3 -> 9 blocks over 21 columns (2 products fused into einsums; padding budget 25%)
+plan: 19 groups, 29 units, depth 3 -> 9 blocks over 21 columns (2 products fused into einsums, 2 identity groups aliased; padding budget 25%)
 block depth  op                      groups   units     rows  fan-in padding
     0     0  input bernoulli              2     1-2        3       1    0.0%
     1     0  input categorical            1       2        2       1    0.0%
@@ -132,7 +133,7 @@ def test_a_long_table_can_be_cut_short():
     node = b.bernoulli(0, 0.5)
     for _ in range(30):
         node = b.sum([node], weights=[1.0])
-    text = format_plan(layer(b.build()), max_blocks=6)
+    text = format_plan(layer(b.build(), alias=False), max_blocks=6)
     assert "(25 more blocks)" in text and len(text.splitlines()) == 2 + 6 + 1
 
 

@@ -1,6 +1,7 @@
 """`layer(circuit) -> LayeredCircuit`: depths, blocks and index arrays for one activation buffer.
 
-Steps: (1) read the structure into flat arrays; (2) find dense sums over Kronecker pairs to fuse
+Steps: (1) read the structure into flat arrays, and let identity groups share their child's
+columns (`pcc.layering.aliases`); (2) find dense sums over Kronecker pairs to fuse
 into one einsum (the products then get no columns); (3) depth = 1 + max depth of the (fused)
 children; (4) inputs: one block per family; (5) per depth, group by op key and bucket by fan-in
 (see `pcc.layering.buckets` for the rule); (6) per block, build padded index and weight-slot
@@ -16,9 +17,12 @@ which also keeps exact zero weights exact). `dense` blocks share K, `kron` block
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from pcc.ir import FAMILIES, Circuit
+from pcc.layering.aliases import find_aliases, without_aliases
 from pcc.layering.buckets import buckets, concat_ranges, exclusive_cumsum, pad_rows
 from pcc.layering.plan import FIRST_FREE_COLUMN, NEG_INF, ZERO, Block, LayeredCircuit
 from pcc.layering.structure import INPUT, SUM, Structure, find_fusions, fused_depths, structure
@@ -28,12 +32,16 @@ DEFAULT_PADDING = 0.25
 
 
 def layer(circuit: Circuit, padding: float = DEFAULT_PADDING, fuse: bool = True,
-          min_log_weight: float = -60.0) -> LayeredCircuit:
+          min_log_weight: float = -60.0, alias: bool = True) -> LayeredCircuit:
     """The layered plan of `circuit`; each block's padding share is at most `padding`."""
     if not 0 <= padding < 1:
         raise ValueError(f"padding budget must be in [0, 1), got {padding!r}")
     s = structure(circuit)
     n = len(s.kind)
+    target = find_aliases(circuit, s) if alias else np.arange(n)
+    aliased = np.flatnonzero(target != np.arange(n))
+    if len(aliased):
+        s = without_aliases(s, target)
     fused_into = find_fusions(circuit, s, min_log_weight) if fuse else np.full(n, -1)
     depth = fused_depths(s, fused_into)
     sizes = np.array([g.weights.size if g.kind == "sum" else 0 for g in circuit.groups],  # type: ignore[union-attr]
@@ -41,7 +49,9 @@ def layer(circuit: Circuit, padding: float = DEFAULT_PADDING, fuse: bool = True,
     weight_ptr = np.where(s.kind == SUM, exclusive_cumsum(sizes), -1)
     builder = _Builder(circuit, s, fused_into, weight_ptr, depth)
     builder.inputs()
-    builder.inner(padding, min_log_weight)
+    builder.inner(padding, min_log_weight, aliased)
+    builder.attach_aliases(aliased, target[aliased])
+    depth[aliased] = depth[target[aliased]]
     depth.setflags(write=False)
     return LayeredCircuit(circuit, tuple(builder.blocks), builder.offsets, depth, weight_ptr,
                           builder.next, int(sizes.sum()), padding)
@@ -75,9 +85,11 @@ class _Builder:
             self.blocks.append(Block("input", 0, groups, start, stop, np.repeat(var[mask], units),
                                      family=name, fan_in=1))
 
-    def inner(self, budget: float, min_log_weight: float) -> None:
+    def inner(self, budget: float, min_log_weight: float, aliased: np.ndarray) -> None:
         s = self.s
-        ids = np.flatnonzero((s.kind != INPUT) & (self.fused_into < 0))
+        evaluated = (s.kind != INPUT) & (self.fused_into < 0)
+        evaluated[aliased] = False
+        ids = np.flatnonzero(evaluated)
         if not len(ids):
             return
         fused_sum = np.zeros(len(s.kind), dtype=bool)
@@ -92,6 +104,14 @@ class _Builder:
             bucket_budget = 0.0 if code == OP_KRON else budget
             for members, width in buckets(groups, fan[part], rows, bucket_budget):
                 self.blocks.append(self._block(code, members, width))
+
+    def attach_aliases(self, aliased: np.ndarray, targets: np.ndarray) -> None:
+        """Aliases read their target's columns; each is listed with the block writing them."""
+        self.offsets[aliased] = self.offsets[targets]
+        starts = np.array([b.start for b in self.blocks], dtype=np.int64)
+        owner = np.searchsorted(starts, self.offsets[aliased], side="right") - 1
+        for i in np.unique(owner).tolist():
+            self.blocks[i] = replace(self.blocks[i], aliases=np.sort(aliased[owner == i]))
 
     def _keys(self, ids: np.ndarray, fused_sum: np.ndarray, min_log_weight: float) -> tuple:
         s, z = self.s, np.zeros(len(ids), dtype=np.int64)

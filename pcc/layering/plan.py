@@ -51,9 +51,11 @@ class Block:
     fan_in: int = 0                 # padded fan-in F (kron: P * Ka * Kb)
     padding: float = 0.0            # share of padded slots among all input slots
     fused: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # identity groups that read this block's columns and need no op (pcc.layering.aliases)
+    aliases: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
-        for name in ("groups", "index", "index_b", "weight_slots", "fused"):
+        for name in ("groups", "index", "index_b", "weight_slots", "fused", "aliases"):
             array = getattr(self, name)
             if array is not None:
                 array.setflags(write=False)  # the plan is a frozen value
@@ -65,7 +67,8 @@ class Block:
 
 @dataclass(frozen=True, eq=False)
 class LayeredCircuit:
-    """A circuit split into blocks; `offsets[g]` is the first column of group g (-1: fused)."""
+    """A circuit split into blocks; `offsets[g]` is the first column of group g (-1: fused;
+    an alias's offset is its target's)."""
 
     circuit: Circuit
     blocks: tuple[Block, ...]

@@ -13,9 +13,11 @@ def format_plan(plan: LayeredCircuit, max_blocks: int | None = None) -> str:
     units = np.array([g.units for g in circuit.groups], dtype=np.int64)
     depth = int(plan.depths.max(initial=0))
     fused = sum(len(b.fused) for b in plan.blocks)
+    aliases = sum(len(b.aliases) for b in plan.blocks)
     lines = [f"plan: {len(circuit)} groups, {int(units.sum())} units, depth {depth} -> "
              f"{len(plan.blocks)} blocks over {plan.num_columns} columns "
-             f"({fused} products fused into einsums; padding budget {plan.padding_budget:.0%})",
+             f"({fused} products fused into einsums, {aliases} identity groups aliased; "
+             f"padding budget {plan.padding_budget:.0%})",
              f"{'block':>5} {'depth':>5}  {'op':<22} {'groups':>7} {'units':>7} {'rows':>8} "
              f"{'fan-in':>7} {'padding':>7}"]
     shown = list(enumerate(plan.blocks))

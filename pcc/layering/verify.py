@@ -9,7 +9,8 @@ from pcc.layering.plan import FIRST_FREE_COLUMN, LayeredCircuit
 
 def plan_problems(plan: LayeredCircuit) -> list[str]:
     """Every group in exactly one block; blocks write consecutive columns and read only columns
-    written before them; padding within the budget; every sum weight read exactly once."""
+    written before them; padding within the budget; every sum weight read exactly once (an
+    aliased identity sum's weights count as read)."""
     found: list[str] = []
     n = len(plan.circuit)
     seen = np.zeros(n, dtype=np.int64)
@@ -20,6 +21,15 @@ def plan_problems(plan: LayeredCircuit) -> list[str]:
         name = f"block {i} ({block.op}, depth {block.depth})"
         np.add.at(seen, block.groups, 1)
         np.add.at(seen, block.fused, 1)
+        np.add.at(seen, block.aliases, 1)
+        inside = (plan.offsets[block.aliases] >= block.start) & \
+            (plan.offsets[block.aliases] < block.stop)
+        for g in block.aliases[~inside][:3]:
+            found.append(f"{name}: alias #{g} reads column {plan.offsets[g]}, outside the block")
+        for g in block.aliases[plan.weight_ptr[block.aliases] >= 0]:
+            # an identity sum's weights are constants of the circuit, not read by any op
+            start = plan.weight_ptr[g]
+            reads[start:start + plan.circuit.groups[g].weights.size] += 1  # type: ignore[union-attr]
         if block.start != column:
             found.append(f"{name}: writes from column {block.start}, expected {column}")
         column = block.stop

@@ -46,9 +46,11 @@ class Box:
 
 
 def block_groups(block: Block) -> np.ndarray:
-    """The groups a block writes plus the products fused into it, ascending."""
+    """The groups a block writes plus the products fused into it and the identity groups
+    that read its columns, ascending."""
     ids = np.concatenate([np.asarray(block.groups, dtype=np.int64),
-                          np.asarray(block.fused, dtype=np.int64)])
+                          np.asarray(block.fused, dtype=np.int64),
+                          np.asarray(block.aliases, dtype=np.int64)])
     return np.unique(ids)
 
 
@@ -60,6 +62,8 @@ def block_summary(plan: LayeredCircuit, index: int) -> str:
     parts = [f"{op}", style.count_text([("group", len(b.groups))])]
     if b.fused.size:
         parts.append("+" + style.count_text([("fused product", len(b.fused))]))
+    if b.aliases.size:
+        parts.append("+" + style.count_text([("identity group", len(b.aliases))]))
     if b.units:  # dense/kron blocks: K units per group
         parts.append(f"K={b.units}")
     parts.append(style.count_text([("unit", b.rows)]))

@@ -63,19 +63,23 @@ def _block_cluster(layer: graphviz.Digraph, plan: LayeredCircuit, index: int,
         cluster.attr(label=f"block {index}: {block_summary(plan, index)}", style="rounded",
                      color=_border(kind), fontsize="10", labeljust="l")
         for g in sorted(int(x) for x in block.groups):
-            _group_node(cluster, circuit, g, marks, fused=False)
+            _group_node(cluster, circuit, g, marks)
         for g in sorted(int(x) for x in block.fused):
-            _group_node(cluster, circuit, g, marks, fused=True)
+            _group_node(cluster, circuit, g, marks, "fused into its block's einsum")
+        for g in sorted(int(x) for x in block.aliases):
+            _group_node(cluster, circuit, g, marks, "an identity: reads its child's columns")
 
 
 def _group_node(graph: graphviz.Digraph, circuit: Circuit, id: int, marks: Marks,
-                fused: bool) -> None:
+                without_op: str = "") -> None:
+    """A group's node; one evaluated without an op of its own is dashed, `without_op` saying
+    why in its tooltip."""
     group = circuit.groups[id]
     attrs = style.node_attrs(group)
     attrs["tooltip"] = style.tooltip(circuit, group)
-    if fused:
+    if without_op:
         attrs["style"] = attrs["style"] + ",dashed"
-        attrs["tooltip"] += "\\nfused into its block's einsum"
+        attrs["tooltip"] += "\\n" + without_op
     marks.mark_node(id, attrs)
     graph.node(f"n{id}", **attrs)
 

@@ -34,8 +34,7 @@ class CompiledCircuit(nn.Module):
         self.buffer_bytes = buffer_bytes
         self.domains = DomainTable(self.circuit.domains)
         groups = self.circuit.groups
-        weights = np.concatenate([g.weights.ravel() for g in groups if isinstance(g, Sum)] or
-                                 [np.zeros(0)])
+        weights = _concatenated_weights(self.circuit)
         input_blocks = [b for b in plan.blocks if b.op == "input"]
         families: list[Family] = [
             make_family(b.family, [groups[g] for g in b.groups], b.index, dtype)  # type: ignore[arg-type]
@@ -131,7 +130,8 @@ class CompiledCircuit(nn.Module):
                 groups[g] = Input(old.id, old.units, old.var, old.family,  # type: ignore[union-attr]
                                   family.params(row, row + old.units), old.origin)
                 row += old.units
-        weights = np.zeros(self.plan.num_weights)
+        # aliased identity sums have no table: their weights are the circuit's own
+        weights = _concatenated_weights(self.circuit)
         inner = [b for b in self.plan.blocks if b.op != "input"]
         for block, op in zip(inner, self.program.blocks):
             if op.table is not None:
@@ -148,3 +148,9 @@ class CompiledCircuit(nn.Module):
     def extra_repr(self) -> str:
         return (f"{len(self.circuit)} groups, {len(self.program.blocks)} blocks, "
                 f"{self.plan.num_columns} columns, dtype={self.dtype}")
+
+
+def _concatenated_weights(circuit: Circuit) -> np.ndarray:
+    """Every sum's raveled weights in group order: the layout of the plan's weight slots."""
+    return np.concatenate([g.weights.ravel() for g in circuit.groups if isinstance(g, Sum)] or
+                          [np.zeros(0)])

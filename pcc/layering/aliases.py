@@ -1,0 +1,57 @@
+"""Identity groups: groups whose units equal their one child's units, which get no block.
+
+A product with a single child, and a sum with a single child whose weights are exactly the
+identity (a mixing sum: all ones; a dense sum: the unit matrix), compute nothing: each output
+unit is the child's unit of the same position. Compiled sparse circuits are full of them (a
+PSDD's decision nodes with one element, LearnSPN's one-child sums): plants.psdd has 44k of its
+62k sums. The layering lets such a group share its child's columns (an *alias*), so it costs
+neither an op nor buffer memory. A single-child sum has nothing to train (its one weight is 1
+under normalization), so aliasing loses no parameter. The root is never aliased, so the root's
+values always have their own columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pcc.ir import Circuit
+from pcc.layering.structure import INPUT, SUM, Structure
+
+
+def find_aliases(circuit: Circuit, s: Structure) -> np.ndarray:
+    """`target[g]`: the non-identity group whose columns g reads (g itself for most groups)."""
+    n = len(s.kind)
+    first = s.child[np.minimum(s.ptr[:-1], max(len(s.child) - 1, 0))] if len(s.child) else \
+        np.zeros(n, dtype=np.int64)
+    candidate = (s.kind != INPUT) & (s.nchild == 1) & (s.units == s.child_units)
+    candidate[n - 1] = False  # the root keeps its own columns
+    for g in np.flatnonzero(candidate & (s.kind == SUM)):
+        weights = circuit.groups[g].weights  # type: ignore[union-attr]
+        identity = np.ones_like(weights) if weights.shape[1] == 1 else np.eye(len(weights))
+        candidate[g] = np.array_equal(weights, identity)
+    target = np.where(candidate, first, np.arange(n))
+    while True:  # chains of identities: pointer jumping, log(length) rounds
+        jumped = target[target]
+        if np.array_equal(jumped, target):
+            return target
+        target = jumped
+
+
+def without_aliases(s: Structure, target: np.ndarray) -> Structure:
+    """`s` where every child reference goes to its alias target and aliases have no children."""
+    alias = target != np.arange(len(target))
+    keep = ~np.repeat(alias, s.nchild)
+    child = target[s.child[keep]]
+    nchild = np.where(alias, 0, s.nchild)
+    ptr = np.zeros(len(nchild) + 1, dtype=np.int64)
+    np.cumsum(nchild, out=ptr[1:])
+    children = list(s.children)
+    redirected = np.flatnonzero(np.add.reduceat(alias[s.child].astype(np.int64),
+                                                np.minimum(s.ptr[:-1], max(len(s.child) - 1, 0)))
+                                * (s.nchild > 0)) if len(s.child) else np.zeros(0, np.int64)
+    for g in redirected.tolist():
+        children[g] = tuple(target[list(children[g])].tolist())
+    for g in np.flatnonzero(alias).tolist():
+        children[g] = ()
+    return Structure(s.kind, s.units, s.kron, s.dense, ptr, child, nchild,
+                     np.where(alias, 0, s.child_units), children)
