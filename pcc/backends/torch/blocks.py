@@ -58,6 +58,17 @@ class BlockOp(nn.Module):
         """Write the block's output into `out` without autograd (the forward pass)."""
         out.copy_(self.compute([gather(buf, i) for i in self.indices()], log_w))
 
+    def vjp(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None, grad: torch.Tensor
+            ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """Gradients of <grad, output> for the gathered inputs and the log-weights, by
+        recomputing the block under autograd."""
+        with torch.enable_grad():
+            inputs = [x.requires_grad_() for x in inputs]
+            w = None if log_w is None else log_w.detach().requires_grad_()
+            out = self.compute(inputs, w)
+            grads = torch.autograd.grad(out, inputs + ([w] if w is not None else []), grad)
+        return list(grads[:len(inputs)]), grads[-1] if w is not None else None
+
 
 def _row_width(block: Block) -> int:
     """Columns of one IR weight row in the block's weight slots (a row is one sum unit)."""
@@ -162,6 +173,38 @@ class KronOp(BlockOp):
         out = logs[:, 0] if P == 1 else logsumexp(logs, 1)
         return out.reshape(G * K, B)
 
+    def vjp(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None, grad: torch.Tensor
+            ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """The einsum's gradients in closed form. With s_k = sum_ij w_kij a_i b_j (linear
+        space, after the max shifts) and g_k the gradient of log s_k: a_i gets
+        a_i sum_k (g_k / s_k) t_ki with t_ki = sum_j w_kij b_j, b_j gets b_j sum_ki w_kij
+        q_ki with q_ki = (g_k / s_k) a_i, and w_kij gets w_kij sum_batch q_ki b_j. Every
+        intermediate is (K, Ka, batch) per pair: autograd through `compute` instead zero-fills
+        a whole (K, Ka, batch) tensor per term of the sum over i."""
+        a, b = inputs
+        G, P, Ka, B = a.shape
+        Kb = b.shape[2]
+        K = log_w.shape[0] // G  # type: ignore[union-attr]
+        ma, mb = _small_max_shift(a), _small_max_shift(b)
+        ea = torch.exp(a - ma).reshape(G * P, Ka, B)
+        eb = torch.exp(b - mb).reshape(G * P, Kb, B)
+        w = torch.exp(log_w).reshape(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K * Ka, Kb)  # type: ignore[arg-type]
+        t = torch.bmm(w, eb).view(G * P, K, Ka, B)
+        s = (t * ea[:, None]).sum(2)                                          # (GP, K, B)
+        g = grad.view(G, 1, K, B)
+        if P > 1:  # the gradient reaching pair p is its softmax share of the logsumexp
+            logs = safe_log(s).view(G, P, K, B) + (ma + mb).view(G, P, 1, B)
+            out = logsumexp(logs, 1)
+            g = g * torch.where(torch.isneginf(logs), 0.0, torch.exp(logs - out[:, None]))
+        g = g.reshape(G * P, K, B)
+        gs = torch.where(s > 0, g / torch.where(s > 0, s, 1.0), 0.0)        # (GP, K, B)
+        grad_ea = (t * gs[:, :, None]).sum(1)                                 # (GP, Ka, B)
+        q = (gs[:, :, None] * ea[:, None]).reshape(G * P, K * Ka, B)
+        grad_eb = torch.bmm(w.transpose(1, 2), q)                             # (GP, Kb, B)
+        grad_w = torch.bmm(q, eb.transpose(1, 2)) * w                         # (GP, K*Ka, Kb)
+        grad_w = grad_w.view(G, P, K, Ka, Kb).transpose(1, 2).reshape(G * K, P * Ka * Kb)
+        return [(ea * grad_ea).view(G, P, Ka, B), (eb * grad_eb).view(G, P, Kb, B)], grad_w
+
 
 def _small_max_shift(x: torch.Tensor) -> torch.Tensor:
     """max_shift over axis 2 of (G, P, k, B), as k - 1 elementwise maxima (k is small)."""
@@ -264,16 +307,9 @@ class Evaluate(torch.autograd.Function):
             # a unit of probability zero passes no gradient down: it would be 0 * inf = NaN
             g = grad_buf[block.start:block.stop]
             g = torch.where(buf[block.start:block.stop] == NEG_INF, 0.0, g)
-            with torch.enable_grad():
-                inputs = [gather(buf, j).requires_grad_() for j in block.indices()]
-                w = None if log_w is None else log_w.detach().requires_grad_()
-                out = block.compute(inputs, w)
-                wrt = inputs + ([w] if w is not None else [])
-                grads = torch.autograd.grad(out, wrt, g)
+            grads, grad_ws[i] = block.vjp([gather(buf, j) for j in block.indices()], log_w, g)
             for j, gi in zip(block.indices(), grads):
                 grad_buf.index_add_(0, j.reshape(-1), gi.reshape(-1, buf.shape[1]))
-            if w is not None:
-                grad_ws[i] = grads[-1]
         first = NEG_INF_COLUMN + 1
         grad_leaves = grad_buf[first:first + ctx.num_leaves]
         return (None, grad_leaves, *[grad_ws[i] for i in program.weighted])
