@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from pcc.backends.torch.blocks import Evaluate
@@ -30,20 +31,24 @@ class TorchEMAccess:
         self.weight_live = [self._live(t) for t in self.tables]
         self.input_families = [type(f).__name__.lower() for f in model.families]
         self.input_vars: list[torch.Tensor] = [f.var for f in model.families]  # type: ignore[misc]
+        ends = np.cumsum([0] + [len(v) for v in self.input_vars]).tolist()
+        self.input_rows = list(zip(ends[:-1], ends[1:]))
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor],
-                                                     list[torch.Tensor], torch.Tensor]:
-        """(log p(x) per row, log-weight tables, per input block its (rows, units)
-        log-probabilities with 0 where missing, and x as float64 with NaN where missing)."""
+                                                     torch.Tensor, torch.Tensor]:
+        """(log p(x) per row, log-weight tables, the (units, rows) log-values of every input
+        unit (0 where missing; input block i owns rows `input_rows[i]`), and x as float64
+        with NaN where missing). Gradients reach the tables and the leaf values; EM needs no
+        gradient through the leaves' parameters, so the leaves are computed without autograd."""
         m = self.model
         xs, missing = m.domains.prepare(x, None, m.device)
         log_ws = [t() for t in self.tables]
-        # the taps are (rows, units) tensors that the pass really uses (grads flow through them)
-        taps = [f(xs, missing).t() for f in m.families]
-        leaves = torch.cat([t.t() for t in taps]).to(m.dtype)
+        leaves = torch.empty((m.plan.num_inputs, xs.shape[0]), dtype=m.dtype, device=m.device)
+        m.write_leaves(xs, missing, leaves)
+        leaves.requires_grad_()
         root = Evaluate.apply(m.program, leaves, *log_ws)
         x_nan = torch.where(missing, torch.nan, xs)
-        return root[:, 0], log_ws, taps, x_nan
+        return root[:, 0], log_ws, leaves, x_nan
 
     def log_weights(self) -> list[torch.Tensor]:
         with torch.no_grad():

@@ -19,6 +19,9 @@ from pcc.learn.leaves import (OBSERVED, interpolate, keep_unobserved, m_step, ob
                               sufficient_statistics)
 
 
+STATISTICS_ELEMENTS = 1 << 21  # (rows x units) entries of EM work arrays per slice
+
+
 class EM:
     """Accumulates EM statistics over batches and applies M-steps to `model` in place."""
 
@@ -39,24 +42,38 @@ class EM:
     def accumulate(self, x: torch.Tensor) -> float:
         """E-step on one batch (rows, variables; NaN = missing); returns the summed
         log-likelihood. Rows of probability zero would poison the counts: they are an error."""
-        ll, log_ws, inputs, x_nan = self.access.forward_taps(x)
+        ll, log_ws, leaves, x_nan = self.access.forward_taps(x)
         if not bool(torch.isfinite(ll).all()):
             row = int(torch.nonzero(~torch.isfinite(ll))[0])
             raise FloatingPointError(f"EM: row {row} of the batch has log-likelihood "
                                      f"{float(ll[row])}; use a prior > 0")
-        grads = torch.autograd.grad(ll.sum(), log_ws + inputs, allow_unused=True)  # unused: 0
+        grads = torch.autograd.grad(ll.sum(), log_ws + [leaves], allow_unused=True)  # unused: 0
         counts = [_or_zeros(g, w).detach().to(torch.float64) for g, w in zip(grads, log_ws)]
         self.counts = counts if self.counts is None else \
             [a + b for a, b in zip(self.counts, counts)]
-        for i, (out, grad) in enumerate(zip(inputs, grads[len(log_ws):])):
-            resp = _or_zeros(grad, out).detach()
-            values = x_nan[:, self.access.input_vars[i]]
-            family = self.access.input_families[i]
-            stats = sufficient_statistics(family, self.access.input_params(i), values, resp) + \
-                (observed_mass(values, resp),)
+        resp_all = _or_zeros(grads[-1], leaves).detach()
+        for i, (start, stop) in enumerate(self.access.input_rows):
+            stats = self._input_statistics(i, x_nan, resp_all[start:stop])
             old = self.stats.get(i)
             self.stats[i] = stats if old is None else tuple(a + b for a, b in zip(old, stats))
         return float(ll.detach().sum())
+
+    def _input_statistics(self, i: int, x_nan: torch.Tensor, resp: torch.Tensor
+                          ) -> tuple[torch.Tensor, ...]:
+        """Input block i's statistics from its (units, rows) responsibilities, a slice of
+        units at a time: the float64 (rows, units) work arrays of a large model at once
+        would take gigabytes (RAT-SPN, 784 variables, K = 32, batch 100: 200 MB each)."""
+        family, var = self.access.input_families[i], self.access.input_vars[i]
+        params = self.access.input_params(i)
+        step = max(1, STATISTICS_ELEMENTS // max(x_nan.shape[0], 1))
+        parts = []
+        for start in range(0, len(var), step):
+            units = slice(start, start + step)
+            values, r = x_nan[:, var[units]], resp[units].t()
+            sliced = {name: p[units] if p.dim() else p for name, p in params.items()}
+            parts.append(sufficient_statistics(family, sliced, values, r) +
+                         (observed_mass(values, r),))
+        return tuple(torch.cat(column) for column in zip(*parts))
 
     def statistics(self) -> list[torch.Tensor]:
         """The accumulated statistics (float64, modifiable in place), in a fixed order: the

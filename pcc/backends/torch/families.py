@@ -45,14 +45,16 @@ class Family(nn.Module):
         return out
 
     def from_table(self, codes: torch.Tensor, k: int, index: torch.Tensor,
-                   out: torch.Tensor) -> None:
-        """Write the (rows, batch) log-values into `out` by lookup: `codes` (vars, batch) holds
-        each value, or k where missing; `index` is (rows, batch) work memory. One gather
-        instead of the family's arithmetic on every entry."""
-        rows = len(self.var)
-        torch.index_select(codes, 0, self.var, out=index)
-        index += (torch.arange(rows, device=index.device) * (k + 1))[:, None]
-        torch.take(self.value_table(k).to(out.dtype).reshape(-1), index, out=out)
+                   out: torch.Tensor, rows: tuple[int, int] | None = None) -> None:
+        """Write the (rows, batch) log-values of the units `rows` (default: all) into `out` by
+        lookup: `codes` (vars, batch) holds each value, or k where missing; `index` is
+        (rows, batch) work memory. One gather instead of the family's arithmetic on every
+        entry."""
+        start, stop = rows or (0, len(self.var))
+        torch.index_select(codes, 0, self.var[start:stop], out=index)
+        index += (torch.arange(stop - start, device=index.device) * (k + 1))[:, None]
+        table = self.value_table(k)[start:stop].to(out.dtype).reshape(-1)
+        torch.take(table, index, out=out)
 
     def params(self, start: int, stop: int) -> Params:
         raise NotImplementedError

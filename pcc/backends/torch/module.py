@@ -14,6 +14,7 @@ from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import LayeredCircuit
 
 DEFAULT_BUFFER_BYTES = 1 << 30
+LOOKUP_ELEMENTS = 1 << 22  # entries of leaf-lookup index per slice (32 MiB of int64)
 
 
 class CompiledCircuit(nn.Module):
@@ -100,23 +101,35 @@ class CompiledCircuit(nn.Module):
     def _run_fast(self, x: torch.Tensor, missing: torch.Tensor,
                   log_ws: list[torch.Tensor]) -> torch.Tensor:
         """The forward pass without autograd: leaves written straight into a reused buffer."""
-        program, scratch = self.program, self.program.scratch
+        program = self.program
         like = torch.empty(0, dtype=self.dtype, device=x.device)
-        buf = scratch.activation(like, (program.columns, x.shape[0]), True)
-        k = self.table_k
-        codes = torch.where(missing, float(k), x).t().long() if any(self.tabled) else None
-        row = NEG_INF_COLUMN + 1
-        for family, tabled in zip(self.family_list, self.tabled):
-            out = buf[row:row + len(family.var)]
-            if tabled:
-                index = scratch.ints((len(family.var), x.shape[0]), x.device)
-                family.from_table(codes, k, index, out)  # type: ignore[arg-type]
-            else:
-                out.copy_(family(x, missing))
-            row += len(family.var)
+        buf = program.scratch.activation(like, (program.columns, x.shape[0]), True)
+        first = NEG_INF_COLUMN + 1
+        self.write_leaves(x, missing, buf[first:first + self.plan.num_inputs])
         run_blocks(program, None, program.expand(tuple(log_ws)), buf)
         start, stop = program.root
         return buf[start:stop].t().clone()
+
+    @torch.no_grad()
+    def write_leaves(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor) -> None:
+        """Every input unit's log-value, (units, batch), into `out` (no autograd). `x` and
+        `missing` are as `domains.prepare` returns them. Families over finite domains are
+        looked up in a value table, a slice of units at a time to bound the index memory."""
+        k, batch = self.table_k, x.shape[0]
+        codes = torch.where(missing, float(k), x).t().long() if any(self.tabled) else None
+        row = 0
+        for family, tabled in zip(self.family_list, self.tabled):
+            units = len(family.var)
+            if tabled:
+                step = max(1, LOOKUP_ELEMENTS // max(batch, 1))
+                for start in range(0, units, step):
+                    stop = min(units, start + step)
+                    index = self.program.scratch.ints((stop - start, batch), x.device)
+                    family.from_table(codes, k, index, out[row + start:row + stop],  # type: ignore[arg-type]
+                                      rows=(start, stop))
+            else:
+                out[row:row + units] = family(x, missing)
+            row += units
 
     # -- the way back --------------------------------------------------------------------------
     def to_circuit(self) -> Circuit:
