@@ -244,12 +244,6 @@ class Scratch:
         torch.index_select(buf, 0, index.reshape(-1), out=out)
         return out.view(*index.shape, buf.shape[1])
 
-    def ints(self, shape: tuple[int, int], device: torch.device) -> torch.Tensor:
-        n = shape[0] * shape[1]
-        like = torch.empty(0, dtype=torch.long, device=device)
-        self.int_flat = self._grow(getattr(self, "int_flat", None), like, n)
-        return self.int_flat[:n].view(shape)
-
     def rows(self, shape: torch.Size) -> torch.Tensor:
         n = shape[0] * shape[1]
         self.small = self._grow(self.small, self.flat, n)  # type: ignore[arg-type]

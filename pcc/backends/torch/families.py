@@ -44,20 +44,57 @@ class Family(nn.Module):
         out[:, k] = 0.0
         return out
 
-    def from_table(self, codes: torch.Tensor, k: int, index: torch.Tensor,
-                   out: torch.Tensor, rows: tuple[int, int] | None = None) -> None:
-        """Write the (rows, batch) log-values of the units `rows` (default: all) into `out` by
-        lookup: `codes` (vars, batch) holds each value, or k where missing; `index` is
-        (rows, batch) work memory. One gather instead of the family's arithmetic on every
-        entry."""
-        start, stop = rows or (0, len(self.var))
-        torch.index_select(codes, 0, self.var[start:stop], out=index)
-        index += (torch.arange(stop - start, device=index.device) * (k + 1))[:, None]
-        table = self.value_table(k)[start:stop].to(out.dtype).reshape(-1)
-        torch.take(table, index, out=out)
+    def lookup(self, codes: torch.Tensor, k: int, out: torch.Tensor | None = None
+               ) -> torch.Tensor:
+        """The (rows, batch) log-values by table lookup, one gather instead of the family's
+        arithmetic on every entry: `codes` (vars, batch) holds each value, or k where
+        missing. With `out`, written there without autograd; otherwise differentiable in the
+        family's parameters through the value table."""
+        table = self.value_table(k).to(out.dtype if out is not None else self.dtype)
+        if out is not None:
+            _lookup_into(table, codes, self.var, out)
+            return out
+        return _TableLookup.apply(table, codes, self.var)
 
     def params(self, start: int, stop: int) -> Params:
         raise NotImplementedError
+
+
+LOOKUP_ELEMENTS = 1 << 22  # (rows x batch) index entries per slice: 32 MiB of int64
+
+
+def _slices(rows: int, batch: int) -> list[slice]:
+    step = max(1, LOOKUP_ELEMENTS // max(batch, 1))
+    return [slice(start, start + step) for start in range(0, rows, step)]
+
+
+def _lookup_into(table: torch.Tensor, codes: torch.Tensor, var: torch.Tensor,
+                 out: torch.Tensor) -> None:
+    """out[r, b] = table[r, codes[var[r], b]], a slice of rows at a time (bounded index)."""
+    for rows in _slices(len(var), codes.shape[1]):
+        torch.gather(table[rows], 1, codes.index_select(0, var[rows]), out=out[rows])
+
+
+class _TableLookup(torch.autograd.Function):
+    """`_lookup_into` with a backward that adds each entry's gradient to the table cell it
+    read; it keeps only the (vars, batch) codes, not a (rows, batch) index, for the backward."""
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, codes: torch.Tensor,  # type: ignore[override]
+                var: torch.Tensor) -> torch.Tensor:
+        out = table.new_empty((len(var), codes.shape[1]))
+        _lookup_into(table, codes, var, out)
+        ctx.save_for_backward(codes, var)
+        ctx.table_shape = table.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        codes, var = ctx.saved_tensors
+        grad_table = grad.new_zeros(ctx.table_shape)
+        for rows in _slices(len(var), codes.shape[1]):
+            grad_table[rows].scatter_add_(1, codes.index_select(0, var[rows]), grad[rows])
+        return grad_table, None, None
 
 
 def _two_class(p: np.ndarray, dtype: torch.dtype) -> LogTable:

@@ -14,7 +14,6 @@ from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import LayeredCircuit
 
 DEFAULT_BUFFER_BYTES = 1 << 30
-LOOKUP_ELEMENTS = 1 << 22  # entries of leaf-lookup index per slice (32 MiB of int64)
 
 
 class CompiledCircuit(nn.Module):
@@ -93,8 +92,7 @@ class CompiledCircuit(nn.Module):
             if fast:
                 outs.append(self._run_fast(xs, ms, log_ws))
                 continue
-            leaves = torch.cat([f(xs, ms) for f in self.family_list]).to(self.dtype)
-            outs.append(Evaluate.apply(self.program, leaves, *log_ws))
+            outs.append(Evaluate.apply(self.program, self.leaf_values(xs, ms), *log_ws))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out[:, 0] if out.shape[1] == 1 else out
 
@@ -113,23 +111,39 @@ class CompiledCircuit(nn.Module):
     @torch.no_grad()
     def write_leaves(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor) -> None:
         """Every input unit's log-value, (units, batch), into `out` (no autograd). `x` and
-        `missing` are as `domains.prepare` returns them. Families over finite domains are
-        looked up in a value table, a slice of units at a time to bound the index memory."""
-        k, batch = self.table_k, x.shape[0]
+        `missing` are as `domains.prepare` returns them."""
+        row = 0
+        for family, values in zip(self.family_list, self._leaf_values(x, missing, out)):
+            units = len(family.var)
+            if values is not None:
+                out[row:row + units] = values
+            row += units
+
+    def leaf_values(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
+        """Every input unit's log-value, (units, batch), differentiable in the parameters."""
+        parts = [p for p in self._leaf_values(x, missing, None) if p is not None]
+        return (torch.cat(parts) if len(parts) > 1 else parts[0]).to(self.dtype)
+
+    def _leaf_values(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor | None
+                     ) -> list[torch.Tensor | None]:
+        """Per input block its (units, batch) log-values; with `out`, families over finite
+        domains write theirs into it by lookup (and give None). Lookup tables serve every
+        family whose variables all have finite domains, with or without autograd."""
+        k = self.table_k
         codes = torch.where(missing, float(k), x).t().long() if any(self.tabled) else None
+        parts: list[torch.Tensor | None] = []
         row = 0
         for family, tabled in zip(self.family_list, self.tabled):
             units = len(family.var)
-            if tabled:
-                step = max(1, LOOKUP_ELEMENTS // max(batch, 1))
-                for start in range(0, units, step):
-                    stop = min(units, start + step)
-                    index = self.program.scratch.ints((stop - start, batch), x.device)
-                    family.from_table(codes, k, index, out[row + start:row + stop],  # type: ignore[arg-type]
-                                      rows=(start, stop))
+            if not tabled:
+                parts.append(family(x, missing))
+            elif out is not None:
+                family.lookup(codes, k, out[row:row + units])  # type: ignore[arg-type]
+                parts.append(None)
             else:
-                out[row:row + units] = family(x, missing)
+                parts.append(family.lookup(codes, k))  # type: ignore[arg-type]
             row += units
+        return parts
 
     # -- the way back --------------------------------------------------------------------------
     def to_circuit(self) -> Circuit:
