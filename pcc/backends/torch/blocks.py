@@ -3,8 +3,9 @@
 A block reads its inputs from the activation buffer (columns x batch: gathering whole rows of
 the buffer is a contiguous copy) and returns its (rows, batch) output. The forward pass writes
 each block's output in place into its slice of the buffer. The backward pass walks the blocks in
-reverse, recomputes each block from the saved buffer with autograd enabled, and scatters the
-gradients of its inputs back (index_add): memory stays one buffer plus one block, and there is no
+reverse; each block scatters the gradients of its inputs back (index_add), in closed form for
+products, sums and einsums (softmax shares read from the saved outputs) and by recomputing the
+block under autograd otherwise: memory stays one buffer plus one block, and there is no
 per-layer copy of the buffer that a chain of in-place writes under autograd would cost.
 """
 
@@ -15,6 +16,7 @@ import math
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.functional import embedding_bag
 from torch.autograd.function import once_differentiable
 
 from pcc.backends.torch.params import NEG_INF, LogTable, logsumexp, max_shift, safe_log
@@ -58,6 +60,15 @@ class BlockOp(nn.Module):
         """Write the block's output into `out` without autograd (the forward pass)."""
         out.copy_(self.compute([gather(buf, i) for i in self.indices()], log_w))
 
+    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
+                      log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
+        """Add the gradient of <grad, output> for every column the block read into
+        `grad_buf`; return the gradient of its log-weights (None without weights)."""
+        grads, grad_w = self.vjp([gather(buf, j) for j in self.indices()], log_w, grad)
+        for j, gi in zip(self.indices(), grads):
+            grad_buf.index_add_(0, j.reshape(-1), gi.reshape(-1, buf.shape[1]))
+        return grad_w
+
     def vjp(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None, grad: torch.Tensor
             ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
         """Gradients of <grad, output> for the gathered inputs and the log-weights, by
@@ -82,14 +93,19 @@ class ProductOp(BlockOp):
 
     def fast(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
              log_w: torch.Tensor | None) -> None:
-        x = scratch.gather(buf, self.index)
-        # adding the F slices beats a reduction over a short middle axis several times over
-        if x.shape[1] == 1:
-            out.copy_(x[:, 0])
+        if self.index.shape[1] == 1:  # (a root product of one child: the others are aliases)
+            out.copy_(buf.index_select(0, self.index[:, 0]))
             return
-        torch.add(x[:, 0], x[:, 1], out=out)
-        for f in range(2, x.shape[1]):
-            out.add_(x[:, f])
+        # embedding_bag gathers and adds in one pass, without a (rows, F, batch) copy: 1.4x
+        # (F = 2) to 2.6x (F = 8) faster than a gather then F - 1 additions
+        out.copy_(embedding_bag(self.index, buf, mode="sum"))
+
+    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
+                      log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
+        # every input of a row gets the row's gradient: F scatter-adds, nothing recomputed
+        for f in range(self.index.shape[1]):
+            grad_buf.index_add_(0, self.index[:, f], grad)
+        return None
 
 
 class SumOp(BlockOp):
@@ -97,6 +113,18 @@ class SumOp(BlockOp):
 
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         return logsumexp(inputs[0] + log_w[:, :, None], 1)  # type: ignore[index]
+
+    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
+                      log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
+        """Input f of row r gets grad_r times its share exp(x_f + log w_f - out_r) of the
+        output, read from the buffer rather than recomputed (a row of value log 0 has a
+        zero gradient already)."""
+        x = gather(buf, self.index)                                       # (rows, F, B)
+        out = buf[self.start:self.stop]
+        shift = torch.where(torch.isneginf(out), 0.0, out)
+        g = x.add_(log_w[:, :, None]).sub_(shift[:, None]).exp_().mul_(grad[:, None])  # type: ignore[index]
+        grad_buf.index_add_(0, self.index.reshape(-1), g.reshape(-1, buf.shape[1]))
+        return g.sum(2)
 
     def fast(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
              log_w: torch.Tensor | None) -> None:
@@ -301,9 +329,7 @@ class Evaluate(torch.autograd.Function):
             # a unit of probability zero passes no gradient down: it would be 0 * inf = NaN
             g = grad_buf[block.start:block.stop]
             g = torch.where(buf[block.start:block.stop] == NEG_INF, 0.0, g)
-            grads, grad_ws[i] = block.vjp([gather(buf, j) for j in block.indices()], log_w, g)
-            for j, gi in zip(block.indices(), grads):
-                grad_buf.index_add_(0, j.reshape(-1), gi.reshape(-1, buf.shape[1]))
+            grad_ws[i] = block.backward_into(buf, grad_buf, log_w, g)
         first = NEG_INF_COLUMN + 1
         grad_leaves = grad_buf[first:first + ctx.num_leaves]
         return (None, grad_leaves, *[grad_ws[i] for i in program.weighted])
