@@ -43,7 +43,9 @@ class TorchEMAccess:
         m = self.model
         xs, missing = m.domains.prepare(x, None, m.device)
         log_ws = [t() for t in self.tables]
-        leaves = torch.empty((m.plan.num_inputs, xs.shape[0]), dtype=m.dtype, device=m.device)
+        m.program.scratch.release()
+        like = torch.empty(0, dtype=m.dtype, device=m.device)
+        _, leaves = m.program.new_buffer(like, xs.shape[0])  # the leaves go in place
         m.write_leaves(xs, missing, leaves)
         leaves.requires_grad_()
         root = Evaluate.apply(m.program, leaves, *log_ws)

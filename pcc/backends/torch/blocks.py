@@ -277,6 +277,10 @@ class Scratch:
         self.small = self._grow(self.small, self.flat, n)  # type: ignore[arg-type]
         return self.small[:n].view(shape)
 
+    def release(self) -> None:
+        """Drop the reused activation buffer (a pass with a backward allocates its own)."""
+        self.buffer = None
+
     def activation(self, like: torch.Tensor, shape: tuple[int, int], reuse: bool) -> torch.Tensor:
         """The (columns, batch) buffer; reused across calls only when no backward will read it."""
         if not reuse:
@@ -309,7 +313,8 @@ class Evaluate(torch.autograd.Function):
     @staticmethod
     def forward(ctx, program: "Program", leaves: torch.Tensor,  # type: ignore[override]
                 *log_ws: torch.Tensor) -> torch.Tensor:
-        buf = run_blocks(program, leaves, program.expand(log_ws))
+        buf = program.holding(leaves)  # the caller may have written the leaves in place
+        buf = run_blocks(program, leaves if buf is None else None, program.expand(log_ws), buf)
         ctx.program, ctx.buf, ctx.num_leaves = program, buf, leaves.shape[0]
         ctx.save_for_backward(*log_ws)
         start, stop = program.root
@@ -339,12 +344,30 @@ class Program:
     """What `Evaluate` needs: the block modules in order, which of them have weights, the buffer
     size and the root's columns. Holds no tensors of its own (the modules do)."""
 
-    def __init__(self, blocks: list[BlockOp], columns: int, root: tuple[int, int]):
+    def __init__(self, blocks: list[BlockOp], columns: int, root: tuple[int, int],
+                 num_leaves: int):
         self.blocks, self.columns, self.root = blocks, columns, root
+        self.num_leaves = num_leaves
         self.scratch = Scratch()
         self.reuse = False          # set per call: reuse the buffer when no backward follows
         self.weighted = [i for i, b in enumerate(blocks) if b.table is not None]
         self.work_per_row = max([b.work_per_row() for b in blocks] or [0])
+
+    def new_buffer(self, like: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a fresh (columns, batch) buffer, the view of its leaf rows): writing the leaves
+        there and passing the view to `Evaluate` saves a leaves-sized copy."""
+        buf = like.new_empty((self.columns, batch))
+        first = NEG_INF_COLUMN + 1
+        return buf, buf[first:first + self.num_leaves]
+
+    def holding(self, leaves: torch.Tensor) -> torch.Tensor | None:
+        """The buffer whose leaf rows `leaves` is (see `new_buffer`), else None."""
+        base = leaves._base
+        first = NEG_INF_COLUMN + 1
+        if base is None or base.shape != (self.columns, leaves.shape[1]) or \
+                leaves.data_ptr() != base[first].data_ptr() or not leaves.is_contiguous():
+            return None
+        return base
 
     def expand(self, log_ws: tuple[torch.Tensor, ...]) -> list[torch.Tensor | None]:
         full: list[torch.Tensor | None] = [None] * len(self.blocks)

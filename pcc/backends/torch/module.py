@@ -44,7 +44,7 @@ class CompiledCircuit(nn.Module):
         self.families = nn.ModuleList(families)
         self.blocks = nn.ModuleList(blocks)
         self.family_list = families  # typed views of the two module lists
-        self.program = Program(blocks, plan.num_columns, plan.root_columns)
+        self.program = Program(blocks, plan.num_columns, plan.root_columns, plan.num_inputs)
         # families whose variables all have finite domains are looked up in a table when no
         # gradient is needed; k is the largest domain size (column k means "missing")
         sizes = [d.size for d in self.circuit.domains]
@@ -86,6 +86,8 @@ class CompiledCircuit(nn.Module):
         chunk = max(1, self.buffer_bytes // per_row)  # buffer and one block's work fit
         fast = not (torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()))
         self.program.reuse = fast
+        if not fast:
+            self.program.scratch.release()
         outs = []
         for start in range(0, max(x.shape[0], 1), chunk):
             xs, ms = x[start:start + chunk], missing[start:start + chunk]
