@@ -75,3 +75,22 @@ def test_closed_form_sum_and_product_gradients_equal_autograd(op, rows, fan, B, 
     assert torch.allclose(got[2:columns], want[2:columns], rtol=1e-9, atol=1e-12)
     if want_w is not None:
         assert torch.allclose(got_w, want_w, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=st.integers(1, 4), B=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_closed_form_gaussian_gradients_equal_autograd(rows, B, seed):
+    from pcc.backends.torch.families import Gaussian
+
+    rng = np.random.default_rng(seed)
+    family = Gaussian(np.zeros(rows, dtype=np.int64),
+                      {"mean": rng.normal(size=rows), "std": rng.uniform(0.2, 3.0, rows)},
+                      torch.float64)
+    xs = torch.as_tensor(rng.normal(scale=3, size=(rows, B)))
+    grad = torch.as_tensor(rng.normal(size=(rows, B)))
+    want = torch.autograd.grad(family.log_prob(xs), [family.mean, family.log_std], grad)
+    out = family.log_prob_owned(xs.clone())
+    assert torch.allclose(out, family.log_prob(xs), rtol=1e-12)
+    got = torch.autograd.grad(out, [family.mean, family.log_std], grad)
+    for g, w in zip(got, want):
+        assert torch.allclose(g, w, rtol=1e-10, atol=1e-12)
