@@ -45,8 +45,8 @@ class CompiledCircuit(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.family_list = families  # typed views of the two module lists
         self.program = Program(blocks, plan.num_columns, plan.root_columns, plan.num_inputs)
-        # families whose variables all have finite domains are looked up in a table when no
-        # gradient is needed; k is the largest domain size (column k means "missing")
+        # families whose variables all have finite domains are looked up in a value table
+        # (with or without autograd); k is the largest domain size (column k means "missing")
         sizes = [d.size for d in self.circuit.domains]
         self.table_k = max([s for s in sizes if s is not None] or [0])
         self.tabled = [all(sizes[v] is not None for v in np.unique(b.index))
