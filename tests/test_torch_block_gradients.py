@@ -94,3 +94,30 @@ def test_closed_form_gaussian_gradients_equal_autograd(rows, B, seed):
     got = torch.autograd.grad(out, [family.mean, family.log_std], grad)
     for g, w in zip(got, want):
         assert torch.allclose(g, w, rtol=1e-10, atol=1e-12)
+
+
+def test_einsums_evaluated_in_group_slices_equal_one_slice(monkeypatch):
+    import pcc.backends.torch.blocks as blocks
+    from pcc.backends.torch import compile
+    from pcc.regions import build_circuit, random_binary_trees
+
+    circuit = build_circuit(random_binary_trees(8, 2, 3, seed=1), units=3, leaf="bernoulli",
+                            seed=0)
+    x = (np.random.default_rng(0).random((6, 8)) < 0.5).astype(float)
+    x[0, 2] = np.nan
+
+    def run():
+        model = compile(circuit, dtype=torch.float64)
+        ll = model(x)
+        ll.sum().backward()
+        with torch.no_grad():
+            fast = model(x)
+        return ll.detach(), fast, [p.grad.clone() for p in model.parameters()]
+
+    whole = run()
+    monkeypatch.setattr(blocks, "KRON_ELEMENTS", 1)  # one group per slice
+    sliced = run()
+    assert torch.allclose(whole[0], sliced[0], rtol=1e-12)
+    assert torch.allclose(whole[1], sliced[1], rtol=1e-12)
+    for a, b in zip(whole[2], sliced[2]):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)

@@ -179,6 +179,36 @@ class KronOp(BlockOp):
         middle = K * Ka if K <= Kb else Ka * Kb   # the intermediate of the chosen contraction
         return 2 * G * P * (Ka + Kb + middle + 2 * K)
 
+    def _group_slices(self, batch: int) -> list[slice]:
+        """Groups in slices whose (K, Ka, batch) intermediates stay within KRON_ELEMENTS
+        (a RAT-SPN's bottom layer, K = 32, batch 1000, would need 655 MB per tensor)."""
+        G, P, Ka = self.index.shape
+        K = (self.stop - self.start) // G
+        per_group = P * K * max(Ka, self.index_b.shape[2]) * max(batch, 1)
+        step = max(1, KRON_ELEMENTS // per_group)
+        return [slice(g, min(G, g + step)) for g in range(0, G, step)]
+
+    def fast(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
+             log_w: torch.Tensor | None) -> None:
+        K = (self.stop - self.start) // self.index.shape[0]
+        for gs in self._group_slices(buf.shape[1]):
+            rows = slice(gs.start * K, gs.stop * K)
+            inputs = [gather(buf, self.index[gs]), gather(buf, self.index_b[gs])]
+            out[rows] = self.compute(inputs, log_w[rows])  # type: ignore[index]
+
+    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
+                      log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
+        K = (self.stop - self.start) // self.index.shape[0]
+        grad_ws = []
+        for gs in self._group_slices(buf.shape[1]):
+            rows = slice(gs.start * K, gs.stop * K)
+            index = [self.index[gs], self.index_b[gs]]
+            grads, grad_w = self.vjp([gather(buf, i) for i in index], log_w[rows], grad[rows])  # type: ignore[index]
+            for i, gi in zip(index, grads):
+                grad_buf.index_add_(0, i.reshape(-1), gi.reshape(-1, buf.shape[1]))
+            grad_ws.append(grad_w)
+        return torch.cat(grad_ws) if len(grad_ws) > 1 else grad_ws[0]  # type: ignore[arg-type]
+
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         a, b = inputs                                             # (G, P, Ka, B), (G, P, Kb, B)
         G, P, Ka, B = a.shape
@@ -247,6 +277,7 @@ OPS = {"product": ProductOp, "sum": SumOp, "dense": DenseOp, "kron": KronOp}
 
 
 SMALL_FAN_IN = 16  # pairwise log-add-exps beat exp-sum-log (fewer passes) up to here
+KRON_ELEMENTS = 1 << 23  # elements of one einsum intermediate (32 MiB in float32)
 
 
 class Scratch:
