@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# the health checks about generation cost only (slow, large or much-filtered draws of recursive
+# circuits) can trip on a loaded machine; they say nothing about the code under test
+GENERATION_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large,
+                     HealthCheck.large_base_example, HealthCheck.filter_too_much]
 settings.register_profile("ci", max_examples=30, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+                          suppress_health_check=GENERATION_CHECKS)
 settings.register_profile("thorough", max_examples=300, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+                          suppress_health_check=GENERATION_CHECKS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
