@@ -99,7 +99,8 @@ def main() -> None:
     parser.add_argument("--prior", type=float, default=1e-5, help="EM pseudo-count")
     parser.add_argument("--init", default="auto", choices=("auto", "data", "model"))
     parser.add_argument("--polish-epochs", type=int, default=0, help="full-batch EM at the end")
-    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--patience", type=int, default=10,
+                        help="epochs; online EM's validation LL is noisy on plants")
     parser.add_argument("--hclt-units", type=int, default=64)
     parser.add_argument("--rat-units", type=int, default=10)
     parser.add_argument("--rat-depth", type=int, default=4)
