@@ -64,3 +64,20 @@ def test_aliased_circuits_evaluate_like_the_reference_and_round_trip():
     for g in (3, 5):
         assert np.array_equal(back.groups[g].weights, circuit.groups[g].weights)  # not zeros
     assert np.allclose(log_likelihood(back, data), expected, rtol=1e-12)
+
+
+def test_an_alias_of_a_product_keeps_that_product_out_of_einsums():
+    """Found by hypothesis: a dense sum over an identity over a Kronecker product would fuse
+    the product and leave the identity without columns to read."""
+    b = CircuitBuilder([BINARY, BINARY])
+    left = b.sum([b.bernoulli(0, p=[0.5])], weights=[[1.0], [1.0]])
+    right = b.bernoulli(1, p=[0.3])
+    identity = b.sum([b.product([left, right], mode="kronecker")], weights=[[1.0], [1.0]],
+                     mode="mixing")
+    b.sum([identity], weights=[[0.5, 0.5]])
+    circuit = b.build()
+    plan = layer(circuit)
+    assert plan_problems(plan) == []
+    data = np.array([[0, 1], [1, 0], [np.nan, 1]])
+    model = compile(circuit, dtype=torch.float64)
+    assert np.allclose(model(data).detach().numpy(), log_likelihood(circuit, data), rtol=1e-12)

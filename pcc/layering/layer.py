@@ -43,6 +43,10 @@ def layer(circuit: Circuit, padding: float = DEFAULT_PADDING, fuse: bool = True,
     if len(aliased):
         s = without_aliases(s, target)
     fused_into = find_fusions(circuit, s, min_log_weight) if fuse else np.full(n, -1)
+    # an alias needs its target's columns: a sum fusing a product that an alias reads
+    # evaluates its products the plain way instead (all of them: a fused sum fuses every child)
+    unfuse = np.unique(fused_into[target[aliased]])
+    fused_into[np.isin(fused_into, unfuse[unfuse >= 0])] = -1
     depth = fused_depths(s, fused_into)
     sizes = np.array([g.weights.size if g.kind == "sum" else 0 for g in circuit.groups],  # type: ignore[union-attr]
                      dtype=np.int64)
