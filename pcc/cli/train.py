@@ -51,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=100,
                         help="mini-batch size; 0 = full batch")
     parser.add_argument("--step-size", type=float, default=0.1, help="online EM step size")
+    parser.add_argument("--step-decay", type=float, default=1.0,
+                        help="online EM: the step size shrinks by this factor per epoch")
+    parser.add_argument("--prior", type=float, default=None,
+                        help="EM pseudo-count added at every M-step (default: TrainConfig's, 1e-5)")
     parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
     parser.add_argument("--patience", type=int, default=5, help="early stopping patience")
     parser.add_argument("--time-limit", type=float, help="start no epoch after this many seconds")
@@ -102,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
                     device=None if group is None else group.device)
     config = TrainConfig(method=args.method, epochs=args.epochs,
                          batch_size=args.batch_size or None, step_size=args.step_size,
+                         step_decay=args.step_decay,
+                         prior=TrainConfig.prior if args.prior is None else args.prior,
                          lr=args.lr, patience=args.patience, seed=args.seed,
                          checkpoint=args.checkpoint, progress=not args.no_progress,
                          time_limit=args.time_limit, distributed=group is not None)
