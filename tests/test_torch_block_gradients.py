@@ -6,7 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pcc.backends.torch.blocks import BlockOp, KronOp, ProductOp, Scratch, SumOp
+from pcc.backends.torch.blocks import BlockOp, ProductOp, Scratch, SumOp
+from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.params import NEG_INF
 from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import ZERO, Block
@@ -97,7 +98,7 @@ def test_closed_form_gaussian_gradients_equal_autograd(rows, B, seed):
 
 
 def test_einsums_evaluated_in_group_slices_equal_one_slice(monkeypatch):
-    import pcc.backends.torch.blocks as blocks
+    import pcc.backends.torch.einsum as einsum
     from pcc.backends.torch import compile
     from pcc.regions import build_circuit, random_binary_trees
 
@@ -115,7 +116,7 @@ def test_einsums_evaluated_in_group_slices_equal_one_slice(monkeypatch):
         return ll.detach(), fast, [p.grad.clone() for p in model.parameters()]
 
     whole = run()
-    monkeypatch.setattr(blocks, "KRON_ELEMENTS", 1)  # one group per slice
+    monkeypatch.setattr(einsum, "KRON_ELEMENTS", 1)  # one group per slice
     sliced = run()
     assert torch.allclose(whole[0], sliced[0], rtol=1e-12)
     assert torch.allclose(whole[1], sliced[1], rtol=1e-12)

@@ -1,4 +1,5 @@
-"""One module per block op of the plan, and the autograd function that runs them all.
+"""One module per block op of the plan (the fused einsum's is in `einsum.py`), and the autograd
+function that runs them all.
 
 A block reads its inputs from the activation buffer (columns x batch: gathering whole rows of
 the buffer is a contiguous copy) and returns its (rows, batch) output. The forward pass writes
@@ -16,8 +17,8 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.functional import embedding_bag
 from torch.autograd.function import once_differentiable
+from torch.nn.functional import embedding_bag
 
 from pcc.backends.torch.params import NEG_INF, LogTable, logsumexp, max_shift, safe_log
 from pcc.layering import NEG_INF as NEG_INF_COLUMN
@@ -93,7 +94,7 @@ class ProductOp(BlockOp):
 
     def fast(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
              log_w: torch.Tensor | None) -> None:
-        if self.index.shape[1] == 1:  # (a root product of one child: the others are aliases)
+        if self.index.shape[1] == 1:  # one child: the root, or a plan made without aliases
             out.copy_(buf.index_select(0, self.index[:, 0]))
             return
         # embedding_bag gathers and adds in one pass, without a (rows, F, batch) copy: 1.4x
@@ -160,124 +161,7 @@ class DenseOp(BlockOp):
         return (safe_log(s) + m).reshape(-1, B)
 
 
-class KronOp(BlockOp):
-    index_b: torch.Tensor
-    """EiNet's S_k = sum_p sum_ij W_kpij a_pi b_pj in log space, never storing the a x b layer."""
-
-    def __init__(self, block: Block, weights: np.ndarray | None, dtype: torch.dtype):
-        super().__init__(block, weights, dtype)
-        self.register_buffer("index_b", torch.tensor(block.index_b, dtype=torch.long),
-                             persistent=False)
-
-    def indices(self) -> list[torch.Tensor]:
-        return [self.index, self.index_b]
-
-    def work_per_row(self) -> int:
-        G, P, Ka = self.index.shape
-        Kb = self.index_b.shape[2]
-        K = (self.stop - self.start) // G
-        middle = K * Ka if K <= Kb else Ka * Kb   # the intermediate of the chosen contraction
-        return 2 * G * P * (Ka + Kb + middle + 2 * K)
-
-    def _group_slices(self, batch: int) -> list[slice]:
-        """Groups in slices whose (K, Ka, batch) intermediates stay within KRON_ELEMENTS
-        (a RAT-SPN's bottom layer, K = 32, batch 1000, would need 655 MB per tensor)."""
-        G, P, Ka = self.index.shape
-        K = (self.stop - self.start) // G
-        per_group = P * K * max(Ka, self.index_b.shape[2]) * max(batch, 1)
-        step = max(1, KRON_ELEMENTS // per_group)
-        return [slice(g, min(G, g + step)) for g in range(0, G, step)]
-
-    def fast(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
-             log_w: torch.Tensor | None) -> None:
-        K = (self.stop - self.start) // self.index.shape[0]
-        for gs in self._group_slices(buf.shape[1]):
-            rows = slice(gs.start * K, gs.stop * K)
-            inputs = [gather(buf, self.index[gs]), gather(buf, self.index_b[gs])]
-            out[rows] = self.compute(inputs, log_w[rows])  # type: ignore[index]
-
-    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
-                      log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
-        K = (self.stop - self.start) // self.index.shape[0]
-        grad_ws = []
-        for gs in self._group_slices(buf.shape[1]):
-            rows = slice(gs.start * K, gs.stop * K)
-            index = [self.index[gs], self.index_b[gs]]
-            grads, grad_w = self.vjp([gather(buf, i) for i in index], log_w[rows], grad[rows])  # type: ignore[index]
-            for i, gi in zip(index, grads):
-                grad_buf.index_add_(0, i.reshape(-1), gi.reshape(-1, buf.shape[1]))
-            grad_ws.append(grad_w)
-        return torch.cat(grad_ws) if len(grad_ws) > 1 else grad_ws[0]  # type: ignore[arg-type]
-
-    def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
-        a, b = inputs                                             # (G, P, Ka, B), (G, P, Kb, B)
-        G, P, Ka, B = a.shape
-        Kb = b.shape[2]
-        K = log_w.shape[0] // G  # type: ignore[union-attr]
-        ma, mb = _small_max_shift(a), _small_max_shift(b)
-        ea = torch.exp(a - ma).reshape(G * P, Ka, B)
-        eb = torch.exp(b - mb).reshape(G * P, Kb, B)
-        w = torch.exp(log_w).reshape(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K, Ka, Kb)  # type: ignore[arg-type]
-        if K <= Kb:   # contract j first: the intermediate is (K, Ka) per pair
-            t = torch.bmm(w.reshape(G * P, K * Ka, Kb), eb).view(G * P, K, Ka, B)
-            # sum over i as Ka multiply-adds: a reduction over a short middle axis is slow
-            s = t[:, :, 0] * ea[:, None, 0]
-            for i in range(1, Ka):
-                s = torch.addcmul(s, t[:, :, i], ea[:, None, i])
-        else:         # contract (i, j) at once: the intermediate is (Ka, Kb) per pair
-            outer = (ea[:, :, None, :] * eb[:, None, :, :]).reshape(G * P, Ka * Kb, B)
-            s = torch.bmm(w.reshape(G * P, K, Ka * Kb), outer)
-        logs = safe_log(s).view(G, P, K, B) + (ma + mb).view(G, P, 1, B)
-        out = logs[:, 0] if P == 1 else logsumexp(logs, 1)
-        return out.reshape(G * K, B)
-
-    def vjp(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None, grad: torch.Tensor
-            ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
-        """The einsum's gradients in closed form. With s_k = sum_ij w_kij a_i b_j (linear
-        space, after the max shifts) and g_k the gradient of log s_k: a_i gets
-        a_i sum_k (g_k / s_k) t_ki with t_ki = sum_j w_kij b_j, b_j gets b_j sum_ki w_kij
-        q_ki with q_ki = (g_k / s_k) a_i, and w_kij gets w_kij sum_batch q_ki b_j. Every
-        intermediate is (K, Ka, batch) per pair: autograd through `compute` instead zero-fills
-        a whole (K, Ka, batch) tensor per term of the sum over i."""
-        a, b = inputs
-        G, P, Ka, B = a.shape
-        Kb = b.shape[2]
-        K = log_w.shape[0] // G  # type: ignore[union-attr]
-        ma, mb = _small_max_shift(a), _small_max_shift(b)
-        ea = torch.exp(a - ma).reshape(G * P, Ka, B)
-        eb = torch.exp(b - mb).reshape(G * P, Kb, B)
-        w = torch.exp(log_w).reshape(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K * Ka, Kb)  # type: ignore[arg-type]
-        t = torch.bmm(w, eb).view(G * P, K, Ka, B)
-        s = (t * ea[:, None]).sum(2)                                          # (GP, K, B)
-        g = grad.view(G, 1, K, B)
-        if P > 1:  # the gradient reaching pair p is its softmax share of the logsumexp
-            logs = safe_log(s).view(G, P, K, B) + (ma + mb).view(G, P, 1, B)
-            out = logsumexp(logs, 1)
-            g = g * torch.where(torch.isneginf(logs), 0.0, torch.exp(logs - out[:, None]))
-        g = g.reshape(G * P, K, B)
-        gs = torch.where(s > 0, g / torch.where(s > 0, s, 1.0), 0.0)        # (GP, K, B)
-        grad_ea = (t * gs[:, :, None]).sum(1)                                 # (GP, Ka, B)
-        q = (gs[:, :, None] * ea[:, None]).reshape(G * P, K * Ka, B)
-        grad_eb = torch.bmm(w.transpose(1, 2), q)                             # (GP, Kb, B)
-        grad_w = torch.bmm(q, eb.transpose(1, 2)) * w                         # (GP, K*Ka, Kb)
-        grad_w = grad_w.view(G, P, K, Ka, Kb).transpose(1, 2).reshape(G * K, P * Ka * Kb)
-        return [(ea * grad_ea).view(G, P, Ka, B), (eb * grad_eb).view(G, P, Kb, B)], grad_w
-
-
-def _small_max_shift(x: torch.Tensor) -> torch.Tensor:
-    """max_shift over axis 2 of (G, P, k, B), as k - 1 elementwise maxima (k is small)."""
-    m = x[:, :, 0].detach()
-    for i in range(1, x.shape[2]):
-        m = torch.maximum(m, x[:, :, i].detach())
-    m = m.unsqueeze(2)
-    return torch.where(torch.isfinite(m), m, torch.zeros_like(m))
-
-
-OPS = {"product": ProductOp, "sum": SumOp, "dense": DenseOp, "kron": KronOp}
-
-
 SMALL_FAN_IN = 16  # pairwise log-add-exps beat exp-sum-log (fewer passes) up to here
-KRON_ELEMENTS = 1 << 23  # elements of one einsum intermediate (32 MiB in float32)
 
 
 class Scratch:

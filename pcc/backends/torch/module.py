@@ -6,14 +6,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from pcc.backends.torch.blocks import OPS, BlockOp, Evaluate, Program, run_blocks
+from pcc.backends.torch.blocks import (
+    BlockOp,
+    DenseOp,
+    Evaluate,
+    ProductOp,
+    Program,
+    SumOp,
+    run_blocks,
+)
 from pcc.backends.torch.data import DomainTable, variable_mask
+from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
 from pcc.ir import Circuit, Input, Sum
 from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import LayeredCircuit
 
 DEFAULT_BUFFER_BYTES = 1 << 30
+OPS = {"product": ProductOp, "sum": SumOp, "dense": DenseOp, "kron": KronOp}
 
 
 class CompiledCircuit(nn.Module):
