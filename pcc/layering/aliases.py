@@ -40,16 +40,13 @@ def find_aliases(circuit: Circuit, s: Structure) -> np.ndarray:
 def without_aliases(s: Structure, target: np.ndarray) -> Structure:
     """`s` where every child reference goes to its alias target and aliases have no children."""
     alias = target != np.arange(len(target))
-    keep = ~np.repeat(alias, s.nchild)
-    child = target[s.child[keep]]
+    owner = np.repeat(np.arange(len(target)), s.nchild)    # the parent of each child entry
+    child = target[s.child[~alias[owner]]]
     nchild = np.where(alias, 0, s.nchild)
     ptr = np.zeros(len(nchild) + 1, dtype=np.int64)
     np.cumsum(nchild, out=ptr[1:])
     children = list(s.children)
-    redirected = np.flatnonzero(np.add.reduceat(alias[s.child].astype(np.int64),
-                                                np.minimum(s.ptr[:-1], max(len(s.child) - 1, 0)))
-                                * (s.nchild > 0)) if len(s.child) else np.zeros(0, np.int64)
-    for g in redirected.tolist():
+    for g in np.unique(owner[alias[s.child]]).tolist():  # groups with an alias among children
         children[g] = tuple(target[list(children[g])].tolist())
     for g in np.flatnonzero(alias).tolist():
         children[g] = ()

@@ -66,11 +66,8 @@ class KronOp(BlockOp):
         a, b = inputs                                             # (G, P, Ka, B), (G, P, Kb, B)
         G, P, Ka, B = a.shape
         Kb = b.shape[2]
-        K = log_w.shape[0] // G  # type: ignore[union-attr]
-        ma, mb = _small_max_shift(a), _small_max_shift(b)
-        ea = torch.exp(a - ma).reshape(G * P, Ka, B)
-        eb = torch.exp(b - mb).reshape(G * P, Kb, B)
-        w = torch.exp(log_w).reshape(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K, Ka, Kb)  # type: ignore[arg-type]
+        ma, mb, ea, eb, w = _linear_operands(a, b, log_w)  # type: ignore[arg-type]
+        K = w.shape[1]
         if K <= Kb:   # contract j first: the intermediate is (K, Ka) per pair
             t = torch.bmm(w.reshape(G * P, K * Ka, Kb), eb).view(G * P, K, Ka, B)
             # sum over i as Ka multiply-adds: a reduction over a short middle axis is slow
@@ -95,11 +92,9 @@ class KronOp(BlockOp):
         a, b = inputs
         G, P, Ka, B = a.shape
         Kb = b.shape[2]
-        K = log_w.shape[0] // G  # type: ignore[union-attr]
-        ma, mb = _small_max_shift(a), _small_max_shift(b)
-        ea = torch.exp(a - ma).reshape(G * P, Ka, B)
-        eb = torch.exp(b - mb).reshape(G * P, Kb, B)
-        w = torch.exp(log_w).reshape(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K * Ka, Kb)  # type: ignore[arg-type]
+        ma, mb, ea, eb, w4 = _linear_operands(a, b, log_w)  # type: ignore[arg-type]
+        K = w4.shape[1]
+        w = w4.reshape(G * P, K * Ka, Kb)
         t = torch.bmm(w, eb).view(G * P, K, Ka, B)
         s = (t * ea[:, None]).sum(2)                                          # (GP, K, B)
         g = grad.view(G, 1, K, B)
@@ -115,6 +110,21 @@ class KronOp(BlockOp):
         grad_w = torch.bmm(q, eb.transpose(1, 2)) * w                         # (GP, K*Ka, Kb)
         grad_w = grad_w.view(G, P, K, Ka, Kb).transpose(1, 2).reshape(G * K, P * Ka * Kb)
         return [(ea * grad_ea).view(G, P, Ka, B), (eb * grad_eb).view(G, P, Kb, B)], grad_w
+
+
+def _linear_operands(a: torch.Tensor, b: torch.Tensor, log_w: torch.Tensor
+                     ) -> tuple[torch.Tensor, ...]:
+    """(ma, mb, exp(a - ma), exp(b - mb), exp(log_w)): the max shifts of (G, P, Ka, B) and
+    (G, P, Kb, B) inputs, the shifted inputs as (G * P, Ka | Kb, B) and the weights as
+    (G * P, K, Ka, Kb), for the einsum in linear space."""
+    G, P, Ka, B = a.shape
+    Kb = b.shape[2]
+    K = log_w.shape[0] // G
+    ma, mb = _small_max_shift(a), _small_max_shift(b)
+    ea = torch.exp(a - ma).reshape(G * P, Ka, B)
+    eb = torch.exp(b - mb).reshape(G * P, Kb, B)
+    w = torch.exp(log_w).reshape(G, K, P, Ka, Kb).transpose(1, 2).reshape(G * P, K, Ka, Kb)
+    return ma, mb, ea, eb, w
 
 
 def _small_max_shift(x: torch.Tensor) -> torch.Tensor:
