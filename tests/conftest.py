@@ -19,7 +19,9 @@ settings.register_profile("thorough", max_examples=300, deadline=None,
                           suppress_health_check=GENERATION_CHECKS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout, or PCC_SHARED_DATA (a copy carried to a GPU machine)
+SHARED_DATA = Path(os.environ.get("PCC_SHARED_DATA") or
+                   Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 @pytest.fixture

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout, or PCC_SHARED_DATA (a copy carried to a GPU machine)
+SHARED = Path(os.environ.get("PCC_SHARED_DATA") or
+              Path(__file__).resolve().parents[2] / "shared" / "data")
 CIRCUITS = SHARED / "circuits"
 TWENTY = SHARED / "twenty"
 

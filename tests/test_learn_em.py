@@ -12,6 +12,7 @@ from pcc.backends.torch import compile
 from pcc.ir import Input
 from pcc.learn import EM, TrainConfig, fit, mean_log_likelihood
 from pcc.regions import build_circuit, hclt, linear_chain, random_binary_trees
+from tests.torch_helpers import DEVICES
 
 
 def _data(rows: int = 200, seed: int = 0) -> np.ndarray:
@@ -33,12 +34,13 @@ def _full_batch_em(model, data: np.ndarray, steps: int, prior: float = 1e-6) -> 
     return lls
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("sum_product", ["tucker", "cp"])
-def test_full_batch_em_increases_log_likelihood_monotonically(sum_product):
+def test_full_batch_em_increases_log_likelihood_monotonically(sum_product, device):
     data = _data()
     circuit = build_circuit(random_binary_trees(6, 2, 2, seed=0), 3, sum_product=sum_product,
                             seed=1)
-    model = compile(circuit, dtype=torch.float64)
+    model = compile(circuit, dtype=torch.float64, device=device)
     lls = _full_batch_em(model, data, 8)
     assert np.all(np.diff(lls) >= -1e-10), lls
     assert lls[-1] > lls[0] + 0.5

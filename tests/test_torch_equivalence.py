@@ -12,16 +12,18 @@ from pcc.ir import Circuit
 from pcc.ir.builder import _reachable
 from pcc.layering import layer
 from tests.strategies import circuits, data_for
-from tests.torch_helpers import TOLERANCE, assert_logs_close, kron_circuits
+from tests.torch_helpers import DEVICES, TOLERANCE, assert_logs_close, kron_circuits
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @settings(max_examples=60)
 @given(st.data())
-def test_torch_equals_reference_with_missing_values(dtype, data):
+def test_torch_equals_reference_with_missing_values(dtype, device, data):
     circuit = data.draw(circuits(max_units=4))
     x = data.draw(data_for(circuit, max_rows=8))
-    assert_logs_close(compile(circuit, dtype=dtype)(x), log_likelihood(circuit, x), TOLERANCE[dtype])
+    model = compile(circuit, dtype=dtype, device=device)
+    assert_logs_close(model(x), log_likelihood(circuit, x), TOLERANCE[dtype])
 
 
 @settings(max_examples=25)
@@ -66,15 +68,16 @@ def test_the_chunked_evaluation_equals_one_chunk():
     assert_logs_close(small(x), log_likelihood(circuit, x), 1e-9)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @settings(max_examples=25)
 @given(st.data())
-def test_fused_kronecker_einsums_equal_reference(dtype, data):
+def test_fused_kronecker_einsums_equal_reference(dtype, device, data):
     circuit = data.draw(kron_circuits())
     plan = layer(circuit)
     assert any(b.op == "kron" for b in plan.blocks)
     x = data.draw(data_for(circuit, max_rows=6))
-    assert_logs_close(compile(plan, dtype=dtype)(x), log_likelihood(circuit, x), TOLERANCE[dtype])
+    assert_logs_close(compile(plan, dtype=dtype, device=device)(x), log_likelihood(circuit, x), TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])

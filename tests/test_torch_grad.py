@@ -1,6 +1,7 @@
 """Autograd gradients of the log-likelihood against central finite differences (float64)."""
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -8,16 +9,16 @@ from hypothesis import strategies as st
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
 from tests.strategies import circuits, data_for
-from tests.torch_helpers import kron_circuits
+from tests.torch_helpers import DEVICES, kron_circuits
 
 EPS = 1e-6
 
 
-def check_gradients(circuit, x) -> None:
+def check_gradients(circuit, x, device: str = "cpu") -> None:
     finite = np.isfinite(log_likelihood(circuit, x))
     assume(finite.any())
     x = x[finite]
-    model = compile(circuit, dtype=torch.float64)
+    model = compile(circuit, dtype=torch.float64, device=device)
     model(x).sum().backward()
     checked = 0
     for name, p in model.named_parameters():
@@ -37,15 +38,17 @@ def check_gradients(circuit, x) -> None:
     assert checked > 0 or not list(model.parameters())
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @settings(max_examples=15)
 @given(st.data())
-def test_gradients_match_finite_differences(data):
+def test_gradients_match_finite_differences(device, data):
     circuit = data.draw(circuits(max_vars=3, max_depth=3))
-    check_gradients(circuit, data.draw(data_for(circuit, max_rows=4)))
+    check_gradients(circuit, data.draw(data_for(circuit, max_rows=4)), device)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @settings(max_examples=10)
 @given(st.data())
-def test_gradients_through_fused_einsums_match_finite_differences(data):
+def test_gradients_through_fused_einsums_match_finite_differences(device, data):
     circuit = data.draw(kron_circuits(max_vars=4))
-    check_gradients(circuit, data.draw(data_for(circuit, max_rows=4)))
+    check_gradients(circuit, data.draw(data_for(circuit, max_rows=4)), device)

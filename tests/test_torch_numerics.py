@@ -7,7 +7,7 @@ import torch
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
 from pcc.ir import BINARY, REAL, Circuit, CircuitBuilder
-from tests.torch_helpers import TOLERANCE, assert_logs_close
+from tests.torch_helpers import DEVICES, TOLERANCE, assert_logs_close
 
 DTYPES = [torch.float64, torch.float32]
 
@@ -30,11 +30,12 @@ def zero_row_circuit() -> Circuit:
     return b.build()
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_a_1000_deep_chain_does_not_underflow(dtype):
+def test_a_1000_deep_chain_does_not_underflow(dtype, device):
     circuit = deep_chain(1000)
     x = np.array([[1, 1], [0, 1], [np.nan, 1]])
-    got = compile(circuit, dtype=dtype)(x)
+    got = compile(circuit, dtype=dtype, device=device)(x)
     assert_logs_close(got, log_likelihood(circuit, x), TOLERANCE[dtype])
     assert got[0].item() == pytest.approx(2 * np.log(0.01), rel=TOLERANCE[dtype])
 
@@ -50,10 +51,11 @@ def test_a_product_of_a_thousand_leaves_stays_finite(dtype):
     assert_logs_close(got, log_likelihood(circuit, x), TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_a_zero_probability_row_is_minus_infinity_and_its_gradient_is_not_nan(dtype):
+def test_a_zero_probability_row_is_minus_infinity_and_its_gradient_is_not_nan(dtype, device):
     circuit = zero_row_circuit()
-    model = compile(circuit, dtype=dtype)
+    model = compile(circuit, dtype=dtype, device=device)
     x = np.array([[0, 1, 0.5], [1, 0, 0.5], [1, 1, 0.5]])
     ll = model(x)
     assert ll[0].item() == -np.inf and ll[1].item() > -np.inf

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from pcc.backends.torch import compile
+from tests.torch_helpers import DEVICES
 
 CASES = [
     # circuit, data (relative to shared data), expected mean test LL or first rows, rtol
@@ -50,18 +51,20 @@ def load(shared: Path, circuit: str, data: str | None):
     return c, (check_columns(read_data(shared / data), c.domains) if data else None)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("circuit, data, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
-def test_real_circuits_give_the_published_log_likelihoods(shared_data, circuit, data, expected):
+def test_real_circuits_give_the_published_log_likelihoods(shared_data, circuit, data, expected,
+                                                          device):
     c, x = load(shared_data, circuit, data)
     if "mean" not in expected and "finite_mean" not in expected:
         x = x[:3]
     for dtype in (torch.float64, torch.float32):
-        check(compile(c, dtype=dtype), x, expected, 1e-6 if dtype == torch.float64 else 1e-4)
+        check(compile(c, dtype=dtype, device=device), x, expected, 1e-6 if dtype == torch.float64 else 1e-4)
 
 
 def check(model, x, expected, tol):
     with torch.no_grad():
-        ll = model(x).double().numpy()
+        ll = model(x).double().cpu().numpy()
     if "mean" in expected:
         assert ll.mean() == pytest.approx(expected["mean"], abs=tol + 1e-6)
     if "first3" in expected:
@@ -72,12 +75,13 @@ def check(model, x, expected, tol):
         assert ll[np.isfinite(ll)].mean() == pytest.approx(expected["finite_mean"], abs=tol + 1e-6)
 
 
-def test_the_mnist_circuit_gives_its_published_first_rows(shared_data):
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_mnist_circuit_gives_its_published_first_rows(shared_data, device):
     c, _ = load(shared_data, "circuits/jpc/mnist_cats8_181.jpc", None)
     from pcc.io.idx import read_idx
 
     images = read_idx(shared_data / "mnist" / "t10k-images-idx3-ubyte.gz")[:3]
     x = (images.reshape(3, -1) / 255.0 > 0.5).astype(np.float64)
     with torch.no_grad():
-        ll = compile(c, dtype=torch.float64)(x).numpy()
+        ll = compile(c, dtype=torch.float64, device=device)(x).cpu().numpy()
     assert ll == pytest.approx([-75.923788, -117.757056, -54.643647], abs=1e-5)

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from pcc.ir import BINARY, REAL, Circuit, CircuitBuilder, categorical
 
 TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
+# the tests that take a `device` run on CUDA too where a GPU is present (tools/gpu_check.sh)
+DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 
 
 def assert_logs_close(got: object, want: np.ndarray, rtol: float) -> None:

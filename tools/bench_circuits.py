@@ -13,6 +13,7 @@ Shipped (when their readers are registered in pcc.io): plants.psdd, the MNIST .j
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +21,9 @@ import numpy as np
 
 from pcc.ir import BINARY, Circuit, CircuitBuilder
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout, or PCC_SHARED_DATA (a copy carried to a GPU machine)
+SHARED = Path(os.environ.get("PCC_SHARED_DATA") or
+              Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 def random_sparse(num_vars: int = 128, groups: int = 155_000, seed: int = 0) -> Circuit:

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/bench_compile.py [--circuits sparse,pd,plants.psdd,...]
         [--batch-sizes 1,100,1000,10000] [--repeats 3] [--threads 1] [--reference-max-batch 1000]
-        [--json out/bench_compile.json]
+        [--device cpu|cuda] [--json out/bench_compile.json]
 
 Both sides run in this one process with the same thread settings (torch threads, OMP/MKL
 threads, OMP_WAIT_POLICY=PASSIVE, set before torch is imported). Times are medians over
@@ -10,7 +10,9 @@ threads, OMP_WAIT_POLICY=PASSIVE, set before torch is imported). Times are media
 memory is the largest rise of the process's resident set over its value before a run,
 sampled every 2 ms, on the first (cold) run of a fresh model. pcc-torch runs in float32
 under `torch.no_grad()`; "max |diff|" compares its log-likelihoods to the reference's on the
-first rows. Prints a table and writes JSON.
+first rows. With `--device cuda` pcc-torch runs on the GPU (the time includes copying the rows
+there and the results back; its peak memory is the rise of torch's CUDA allocator peak) and the
+reference on the CPU. Prints a table and writes JSON.
 """
 
 from __future__ import annotations
@@ -69,6 +71,16 @@ def peak_rss_delta(fn: Callable[[], object]) -> tuple[float, object]:
     return (peak[0] - base) / 2**20, result
 
 
+def peak_cuda_delta(fn: Callable[[], object]) -> tuple[float, object]:
+    """(largest rise of torch's CUDA memory in MiB while `fn` runs, its result)."""
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    result = fn()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - base) / 2**20, result
+
+
 def median_time(fn: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -80,11 +92,12 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
 
 def bench_one(name: str, circuit, data: np.ndarray, args, spflow_root=None) -> dict:
     record: dict = {"circuit": name, "groups": len(circuit), "units": circuit.num_units}
-    record["compile_s"] = median_time(lambda: compile(circuit), args.repeats)
-    model = compile(circuit)
+    device = args.device
+    record["compile_s"] = median_time(lambda: compile(circuit, device=device), args.repeats)
+    model = compile(circuit, device=device)
     probe = rows(data, 50)
     with torch.no_grad():
-        got = model(probe).numpy()
+        got = model(probe).cpu().numpy()
     want = log_likelihood(circuit, probe)
     finite = np.isfinite(want)
     record["max_abs_diff"] = float(np.abs(got[finite] - want[finite]).max(initial=0.0))
@@ -94,10 +107,12 @@ def bench_one(name: str, circuit, data: np.ndarray, args, spflow_root=None) -> d
     for batch in args.batch_sizes:
         x = rows(data, batch)
         entry: dict = {"batch": batch}
-        fresh = compile(circuit)
+        fresh = compile(circuit, device=device)
+        run = lambda: fresh(x).cpu()  # noqa: E731  (on CUDA: waits for the result)
+        peak = peak_cuda_delta if device == "cuda" else peak_rss_delta
         with torch.no_grad():
-            entry["torch_peak_mib"], _ = peak_rss_delta(lambda: fresh(x))
-            entry["torch_s"] = median_time(lambda: fresh(x), args.repeats)
+            entry["torch_peak_mib"], _ = peak(run)
+            entry["torch_s"] = median_time(run, args.repeats)
         entry["torch_rows_per_s"] = batch / entry["torch_s"]
         if batch <= args.reference_max_batch:
             entry["reference_peak_mib"], _ = peak_rss_delta(lambda: log_likelihood(circuit, x))
@@ -140,6 +155,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=int(THREADS))
     parser.add_argument("--reference-max-batch", type=int, default=1000)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--json", default="out/bench_compile.json")
     args = parser.parse_args([a for a in sys.argv[1:] if not a.startswith("--threads=")] +
                              [f"--threads={THREADS}"])
@@ -147,7 +163,8 @@ def main() -> int:
     rng = np.random.default_rng(0)
     results, skipped = [], {}
     print(f"torch {torch.__version__}, {args.threads} thread(s), OMP_WAIT_POLICY="
-          f"{os.environ['OMP_WAIT_POLICY']}, float32, CPU")
+          f"{os.environ['OMP_WAIT_POLICY']}, float32, pcc-torch on "
+          f"{torch.cuda.get_device_name() if args.device == 'cuda' else 'the CPU'}")
     print(HEADER)
     for name in args.circuits.split(","):
         spflow_root = None
@@ -176,6 +193,7 @@ def main() -> int:
         results.append(bench_one(name, circuit, data, args, spflow_root))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"threads": args.threads, "torch": torch.__version__,
+                                           "device": args.device,
                                            "results": results, "skipped": skipped}, indent=1))
     print(f"wrote {args.json}")
     return 0
