@@ -18,6 +18,8 @@ from pcc.backends.torch.blocks import (
 from pcc.backends.torch.data import DomainTable, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
+from pcc.backends.torch.fused import Step, fused_steps, run_fused
+from pcc.backends.torch.native import kernel
 from pcc.ir import Circuit, Input, Sum
 from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import LayeredCircuit
@@ -61,6 +63,7 @@ class CompiledCircuit(nn.Module):
         self.table_k = max([s for s in sizes if s is not None] or [0])
         self.tabled = [all(sizes[v] is not None for v in np.unique(b.index))
                        for b in input_blocks]
+        self._steps: list[Step] | None = None  # the fused CPU pass, built on first use
 
     @property
     def device(self) -> torch.device:
@@ -116,7 +119,13 @@ class CompiledCircuit(nn.Module):
         buf = program.scratch.activation(like, (program.columns, x.shape[0]), True)
         first = NEG_INF_COLUMN + 1
         self.write_leaves(x, missing, buf[first:first + self.plan.num_inputs])
-        run_blocks(program, None, program.expand(tuple(log_ws)), buf)
+        sums = kernel() if buf.device.type == "cpu" else None
+        if sums is None:
+            run_blocks(program, None, program.expand(tuple(log_ws)), buf)
+        else:
+            if self._steps is None:
+                self._steps = fused_steps(program, sums.max_fan_in)
+            run_fused(program, self._steps, sums, program.expand(tuple(log_ws)), buf)
         start, stop = program.root
         return buf[start:stop].t().clone()
 

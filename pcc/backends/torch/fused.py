@@ -1,0 +1,110 @@
+"""The CPU forward pass with the native sum kernel: products fused into the sums that read them.
+
+In a sparse circuit most products (a PSDD's elements, an SPN's factorizations) are read only by
+sums. With the kernel a sum reads its products' children itself, log-adding the parts of each
+input on the fly, so such product blocks are neither computed nor written: the largest share
+of a sparse pass's memory traffic. A product block is skipped when none of its columns is read
+by anything but kernel sums (nor is the root), and its fan-in is at most `MAX_PARTS`; other
+columns enter the kernel as one part. Used without autograd only (the backward pass reads every
+unit's value from the buffer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn.functional import embedding_bag
+
+from pcc.backends.torch.blocks import BlockOp, ProductOp, Program, SumOp
+from pcc.backends.torch.native import SumKernel
+from pcc.layering import NEG_INF as NEG_INF_COLUMN
+from pcc.layering import ZERO as ZERO_COLUMN
+from pcc.backends.torch.params import NEG_INF
+
+MAX_PARTS = 4  # wider products stay columns of their own (padding every input to them costs more)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Block `position` of the program, run one of three ways: by its own op (`index` None); by
+    the kernel (`op` a sum, `index` (rows, fan-in, parts) buffer columns); or as product rows
+    (`index` (rows, parts): each row the sum of its columns' values, written to `columns`, or
+    to the block's own rows when `columns` is None)."""
+    position: int
+    op: BlockOp
+    index: torch.Tensor | None = None
+    columns: torch.Tensor | None = None
+
+
+def fused_steps(program: Program, max_fan_in: int) -> list[Step]:
+    """The program's blocks as steps: kernel sums reading flattened products, and only those
+    product rows that something other than a kernel sum reads (or that are too wide)."""
+    blocks = program.blocks
+    by_kernel = [isinstance(op, SumOp) and op.index.shape[1] <= max_fan_in for op in blocks]
+    # every column as the parts that add up to its value: itself, or for a product the parts
+    # of its children (a product of products flattened), while they are at most MAX_PARTS
+    parts = np.full((program.columns, MAX_PARTS), ZERO_COLUMN, dtype=np.int64)
+    parts[:, 0] = np.arange(program.columns)
+    width = np.ones(program.columns, dtype=np.int64)
+    flat: dict[int, np.ndarray] = {}
+    for position, op in enumerate(blocks):
+        if isinstance(op, ProductOp):
+            index = op.index.cpu().numpy()
+            entries = parts[index].reshape(len(index), -1)
+            live = entries != ZERO_COLUMN
+            count = live.sum(1)
+            packed = np.take_along_axis(entries, np.argsort(~live, 1, kind="stable"), 1)
+            fits = flat[position] = count <= MAX_PARTS
+            columns = np.arange(op.start, op.stop)[fits]
+            parts[columns] = packed[fits, :MAX_PARTS]
+            width[columns] = np.maximum(count[fits], 1)
+    needed = np.zeros(program.columns, dtype=bool)  # read as a column, not through its parts
+    needed[slice(*program.root)] = True
+    for position, op in enumerate(blocks):
+        if isinstance(op, ProductOp):
+            needed[op.index.cpu().numpy()[~flat[position]].ravel()] = True
+        elif not by_kernel[position]:
+            for index in op.indices():
+                needed[index.cpu().numpy().ravel()] = True
+    steps = []
+    for position, op in enumerate(blocks):
+        index = op.index.cpu().numpy()
+        if by_kernel[position]:
+            used = int(width[index].max())
+            steps.append(Step(position, op, torch.from_numpy(parts[index][:, :, :used].copy())))
+        elif isinstance(op, ProductOp) and flat[position].any():
+            fits, rows = flat[position], np.arange(op.start, op.stop)
+            compute = ~fits | needed[rows]
+            if not compute.any():
+                continue
+            wide = max(index.shape[1], MAX_PARTS)
+            rows_index = np.full((len(rows), wide), ZERO_COLUMN, dtype=np.int64)
+            rows_index[fits, :MAX_PARTS] = parts[rows[fits]]
+            rows_index[~fits, :index.shape[1]] = index[~fits]
+            used = int(np.where(fits, width[rows], index.shape[1])[compute].max())
+            rows_index = rows_index[compute, :used]
+            columns = None if compute.all() else torch.from_numpy(rows[compute])
+            steps.append(Step(position, op, torch.from_numpy(rows_index.copy()), columns))
+        else:
+            steps.append(Step(position, op))
+    return steps
+
+
+def run_fused(program: Program, steps: list[Step], kernel: SumKernel,
+              log_ws: list[torch.Tensor | None], buf: torch.Tensor) -> None:
+    """Fill the (columns, batch) buffer, whose leaf rows are written already, step by step."""
+    buf[ZERO_COLUMN] = 0.0
+    buf[NEG_INF_COLUMN] = NEG_INF
+    for step in steps:
+        op, log_w = step.op, log_ws[step.position]
+        out = buf[op.start:op.stop]
+        if step.index is None:
+            op.fast(buf, out, program.scratch, log_w)
+        elif isinstance(op, SumOp):
+            kernel.run(buf, step.index, log_w.contiguous(), out)  # type: ignore[union-attr]
+        elif step.columns is None:
+            out.copy_(embedding_bag(step.index, buf, mode="sum"))
+        else:
+            buf.index_copy_(0, step.columns, embedding_bag(step.index, buf, mode="sum"))

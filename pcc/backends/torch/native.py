@@ -1,0 +1,111 @@
+"""The fused sparse-sum kernel (`sum_kernel.c`) for the CPU forward pass, built on first use.
+
+Eager torch runs a sparse sum as a gather, an add, a max, exps, a sum and a log, each one pass
+over memory; the kernel does them in one vectorized pass over the input rows. It is compiled with the system C compiler (`$CC`, else `cc`) into a cache folder
+(`$PCC_CACHE_DIR`, else `~/.cache/pcc`), keyed by the source, the flags, the compiler and the
+CPU, and loaded with ctypes. Without a compiler (or with `PCC_NATIVE=0`) `kernel()` is None and
+the backend keeps its torch ops: the results are the same either way (tests check both).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).with_name("sum_kernel.c")
+FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd",
+         "-shared", "-fPIC"]
+PARALLEL_ELEMENTS = 1 << 18  # below this many inputs x batch a block runs on one thread
+
+
+class SumKernel:
+    """The loaded library: `run(buf, index, log_w, out)` for float32 and float64 CPU tensors."""
+
+    def __init__(self, library: ctypes.CDLL):
+        args = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
+                ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
+        self.functions = {}
+        for dtype, name in ((torch.float32, "sum_of_products_f32"),
+                            (torch.float64, "sum_of_products_f64")):
+            function = getattr(library, name)
+            function.argtypes, function.restype = args, None
+            self.functions[dtype] = function
+        library.max_fan_in.restype = ctypes.c_int64
+        self.max_fan_in = int(library.max_fan_in())
+        self.pool: ThreadPoolExecutor | None = None
+
+    def run(self, buf: torch.Tensor, index: torch.Tensor, log_w: torch.Tensor,
+            out: torch.Tensor) -> None:
+        """out[r] = log sum_f exp(log_w[r, f] + sum_p buf[index[r, f, p]]), rows of `buf`
+        and `out` over the batch; `buf`, `out`, `index` (int64) and `log_w` contiguous.
+        Large blocks are split over torch's CPU threads (ctypes releases the GIL)."""
+        rows, fan_in, parts = index.shape
+        batch = buf.shape[1]
+        function = self.functions[buf.dtype]
+        item = buf.element_size()
+
+        def part(start: int, stop: int) -> None:
+            function(buf.data_ptr(), batch, index.data_ptr() + start * fan_in * parts * 8,
+                     stop - start, fan_in, parts, log_w.data_ptr() + start * fan_in * item,
+                     out.data_ptr() + start * batch * item)
+
+        threads = min(torch.get_num_threads(), rows)
+        if threads <= 1 or rows * fan_in * batch < PARALLEL_ELEMENTS:
+            part(0, rows)
+            return
+        if self.pool is None or self.pool._max_workers < threads:
+            self.pool = ThreadPoolExecutor(threads)
+        step = -(-rows // threads)
+        list(self.pool.map(lambda s: part(s, min(s + step, rows)), range(0, rows, step)))
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("PCC_CACHE_DIR") or Path.home() / ".cache" / "pcc")
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return platform.processor()
+
+
+def _build(compiler: str, target: Path) -> None:
+    """Compile to a temporary file, then rename: concurrent builders never see half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        built = Path(tmp) / target.name
+        command = [compiler, *FLAGS, str(SOURCE), "-o", str(built), "-lm"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise OSError(f"{compiler} could not build {SOURCE.name}: {result.stderr[-500:]}")
+        os.replace(built, target)
+
+
+@lru_cache(maxsize=None)
+def kernel() -> SumKernel | None:
+    """The fused sum kernel, or None where it cannot be built (or `PCC_NATIVE=0`)."""
+    if os.environ.get("PCC_NATIVE", "1") == "0" or platform.system() != "Linux":
+        return None
+    compiler = os.environ.get("CC", "cc")
+    try:
+        version = subprocess.run([compiler, "--version"], capture_output=True, text=True,
+                                 timeout=30).stdout
+        key = hashlib.sha256("\0".join([SOURCE.read_text(), " ".join(FLAGS), version,
+                                        platform.machine(), _cpu()]).encode()).hexdigest()[:16]
+        target = _cache_dir() / f"sum_kernel_{key}.so"
+        if not target.exists():
+            _build(compiler, target)
+        return SumKernel(ctypes.CDLL(str(target)))
+    except (OSError, subprocess.SubprocessError):
+        return None
