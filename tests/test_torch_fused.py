@@ -159,3 +159,16 @@ def test_without_the_kernel_the_torch_ops_give_the_reference(data):
     finally:
         module.kernel = saved
     assert_logs_close(got, log_likelihood(circuit, x), 1e-9)
+
+
+@needs_kernel
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_leaf_lookup_kernel_equals_a_gather(dtype):
+    rng = torch.Generator().manual_seed(1)
+    table = torch.randn(40, 5, generator=rng, dtype=dtype)
+    table[:, 4] = 0.0                                   # the "missing" code: log 1
+    codes = torch.randint(0, 5, (7, 33), generator=rng)
+    var = torch.randint(0, 7, (40,), generator=rng)
+    out = torch.empty(40, 33, dtype=dtype)
+    kernel().lookup(table, codes, var, out)
+    assert torch.equal(out, torch.gather(table, 1, codes[var]))

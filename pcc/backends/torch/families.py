@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pcc.backends.torch.native import kernel
 from pcc.backends.torch.params import NEG_INF, LogTable
 
 Params = dict[str, np.ndarray]
@@ -83,7 +84,12 @@ def _slices(rows: int, batch: int) -> list[slice]:
 
 def _lookup_into(table: torch.Tensor, codes: torch.Tensor, var: torch.Tensor,
                  out: torch.Tensor) -> None:
-    """out[r, b] = table[r, codes[var[r], b]], a slice of rows at a time (bounded index)."""
+    """out[r, b] = table[r, codes[var[r], b]]: by the native kernel on the CPU, else a slice of
+    rows at a time (a bounded (rows, batch) index)."""
+    native = kernel() if out.device.type == "cpu" else None
+    if native is not None and out.is_contiguous():
+        native.lookup(table.contiguous(), codes.contiguous(), var, out)
+        return
     for rows in _slices(len(var), codes.shape[1]):
         torch.gather(table[rows], 1, codes.index_select(0, var[rows]), out=out[rows])
 

@@ -28,7 +28,8 @@ PARALLEL_ELEMENTS = 1 << 18  # below this many inputs x batch a block runs on on
 
 
 class SumKernel:
-    """The loaded library: `run(buf, index, log_w, out)` for float32 and float64 CPU tensors."""
+    """The loaded library: `run` (the fused sum) and `lookup` (the leaves), for float32 and
+    float64 CPU tensors."""
 
     def __init__(self, library: ctypes.CDLL):
         args = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
@@ -39,6 +40,11 @@ class SumKernel:
             function = getattr(library, name)
             function.argtypes, function.restype = args, None
             self.functions[dtype] = function
+        self.lookups = {}
+        for dtype, name in ((torch.float32, "lookup_f32"), (torch.float64, "lookup_f64")):
+            function = getattr(library, name)
+            function.argtypes, function.restype = args[:-1], None
+            self.lookups[dtype] = function
         library.max_fan_in.restype = ctypes.c_int64
         self.max_fan_in = int(library.max_fan_in())
         self.pool: ThreadPoolExecutor | None = None
@@ -66,6 +72,13 @@ class SumKernel:
             self.pool = ThreadPoolExecutor(threads)
         step = -(-rows // threads)
         list(self.pool.map(lambda s: part(s, min(s + step, rows)), range(0, rows, step)))
+
+
+    def lookup(self, table: torch.Tensor, codes: torch.Tensor, var: torch.Tensor,
+               out: torch.Tensor) -> None:
+        """out[r, b] = table[r, codes[var[r], b]]; all contiguous, `codes` and `var` int64."""
+        self.lookups[out.dtype](table.data_ptr(), table.shape[1], codes.data_ptr(),
+                                codes.shape[1], var.data_ptr(), len(var), out.data_ptr())
 
 
 def _cache_dir() -> Path:
