@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import pcc.backends.torch.module as module
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
-from pcc.backends.torch.fused import fused_steps
+from pcc.backends.torch.fused import FusedPass, fused_steps
 from pcc.backends.torch.native import kernel
 from pcc.ir import BINARY, Circuit, CircuitBuilder
 from tests.strategies import circuits, data_for
@@ -34,6 +34,7 @@ def test_the_kernel_is_built_where_a_compiler_is_found():
 def test_the_kernel_is_an_exact_log_sum_exp_of_sums(dtype, batch):
     rng = torch.Generator().manual_seed(batch)
     buf = torch.randn(50, batch, generator=rng, dtype=dtype) * 40
+    buf[0] = 0.0                    # column 0 is the buffer's constant log 1 (padding)
     buf[3] = -INF                   # a column of probability zero
     buf[7, ::2] = -INF
     buf[9] = -2000.0                # far below every other term
@@ -43,7 +44,7 @@ def test_the_kernel_is_an_exact_log_sum_exp_of_sums(dtype, batch):
     log_w = torch.log_softmax(torch.randn(30, 5, generator=rng, dtype=dtype), 1)
     log_w[2, :3] = -INF             # exact zero weights
     out = torch.empty(30, batch, dtype=dtype)
-    kernel().run(buf, index, log_w.contiguous(), out)
+    kernel().sums(buf, index, log_w.contiguous(), out)
     want = torch.logsumexp(buf[index].sum(2) + log_w[:, :, None], 1)
     assert torch.isneginf(out[0]).all()
     assert_logs_close(out, want.numpy(), TOLERANCE[dtype] / 10)
@@ -60,7 +61,7 @@ def test_large_blocks_split_over_threads_give_the_one_thread_values():
     for n in (1, 3):
         torch.set_num_threads(n)
         outs.append(torch.empty(1001, 500))
-        kernel().run(buf, index, log_w, outs[-1])
+        kernel().sums(buf, index, log_w, outs[-1])
     torch.set_num_threads(threads)
     assert torch.equal(outs[0], outs[1])
 
@@ -104,7 +105,8 @@ def sparse_circuits(draw: st.DrawFn) -> Circuit:
 
 def _fused(circuit: Circuit, dtype: torch.dtype, max_fan_in: int) -> module.CompiledCircuit:
     model = compile(circuit, dtype=dtype)
-    model._steps = fused_steps(model.program, max_fan_in)
+    model._fused = FusedPass(model.program, kernel())
+    model._fused.steps = fused_steps(model.program, max_fan_in)
     return model
 
 
@@ -142,7 +144,7 @@ def test_products_read_only_by_sums_are_not_computed():
     x = np.array([[0, 1, 1, 0], [1, 0, np.nan, 0], [np.nan] * 4])
     with torch.no_grad():
         assert_logs_close(model(x), log_likelihood(circuit, x), 1e-12)
-    computed = [s.op for s in model._steps]
+    computed = [s.op for s in model._fused.steps]
     assert not any(isinstance(op, module.ProductOp) for op in computed), model.plan
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.nn.functional import embedding_bag
 
 from pcc.backends.torch.blocks import BlockOp, ProductOp, Program, SumOp
 from pcc.backends.torch.native import SumKernel
@@ -92,19 +91,26 @@ def fused_steps(program: Program, max_fan_in: int) -> list[Step]:
     return steps
 
 
-def run_fused(program: Program, steps: list[Step], kernel: SumKernel,
-              log_ws: list[torch.Tensor | None], buf: torch.Tensor) -> None:
-    """Fill the (columns, batch) buffer, whose leaf rows are written already, step by step."""
-    buf[ZERO_COLUMN] = 0.0
-    buf[NEG_INF_COLUMN] = NEG_INF
-    for step in steps:
-        op, log_w = step.op, log_ws[step.position]
-        out = buf[op.start:op.stop]
-        if step.index is None:
-            op.fast(buf, out, program.scratch, log_w)
-        elif isinstance(op, SumOp):
-            kernel.run(buf, step.index, log_w.contiguous(), out)  # type: ignore[union-attr]
-        elif step.columns is None:
-            out.copy_(embedding_bag(step.index, buf, mode="sum"))
-        else:
-            buf.index_copy_(0, step.columns, embedding_bag(step.index, buf, mode="sum"))
+class FusedPass:
+    """The steps of `fused_steps`, run over the (columns, batch) buffer: kernel sums, native
+    product rows, and the blocks' own ops for the rest (whose work memory a batch needs)."""
+
+    def __init__(self, program: Program, kernel: SumKernel):
+        self.kernel = kernel
+        self.steps = fused_steps(program, kernel.max_fan_in)
+        self.work_per_row = max([s.op.work_per_row() for s in self.steps if s.index is None] or
+                                [0])
+
+    def run(self, program: Program, log_ws: list[torch.Tensor | None], buf: torch.Tensor) -> None:
+        """Fill the buffer, whose leaf rows are written already."""
+        buf[ZERO_COLUMN] = 0.0
+        buf[NEG_INF_COLUMN] = NEG_INF
+        for step in self.steps:
+            op, log_w = step.op, log_ws[step.position]
+            if step.index is None:
+                op.fast(buf, buf[op.start:op.stop], program.scratch, log_w)
+            elif isinstance(op, SumOp):
+                self.kernel.sums(buf, step.index, log_w.contiguous(),  # type: ignore[union-attr]
+                                 buf[op.start:op.stop])
+            else:
+                self.kernel.products(buf, step.index, step.columns, op.start)

@@ -18,7 +18,7 @@ from pcc.backends.torch.blocks import (
 from pcc.backends.torch.data import DomainTable, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
-from pcc.backends.torch.fused import Step, fused_steps, run_fused
+from pcc.backends.torch.fused import FusedPass
 from pcc.backends.torch.native import kernel
 from pcc.ir import Circuit, Input, Sum
 from pcc.layering import NEG_INF as NEG_INF_COLUMN
@@ -63,7 +63,7 @@ class CompiledCircuit(nn.Module):
         self.table_k = max([s for s in sizes if s is not None] or [0])
         self.tabled = [all(sizes[v] is not None for v in np.unique(b.index))
                        for b in input_blocks]
-        self._steps: list[Step] | None = None  # the fused CPU pass, built on first use
+        self._fused: FusedPass | None = None  # the CPU pass with the native kernel
 
     @property
     def device(self) -> torch.device:
@@ -94,10 +94,12 @@ class CompiledCircuit(nn.Module):
 
     def _evaluate(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
         log_ws = [b.table() for b in self.program.blocks if b.table is not None]
-        itemsize = torch.finfo(self.dtype).bits // 8
-        per_row = (self.plan.num_columns + self.program.work_per_row) * itemsize
-        chunk = max(1, self.buffer_bytes // per_row)  # buffer and one block's work fit
         fast = not (torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()))
+        fused = self._fused_pass() if fast else None
+        work = fused.work_per_row if fused is not None else self.program.work_per_row
+        itemsize = torch.finfo(self.dtype).bits // 8
+        per_row = (self.plan.num_columns + work) * itemsize
+        chunk = max(1, self.buffer_bytes // per_row)  # buffer and one block's work fit
         self.program.reuse = fast
         if not fast:
             self.program.scratch.release()
@@ -105,27 +107,32 @@ class CompiledCircuit(nn.Module):
         for start in range(0, max(x.shape[0], 1), chunk):
             xs, ms = x[start:start + chunk], missing[start:start + chunk]
             if fast:
-                outs.append(self._run_fast(xs, ms, log_ws))
+                outs.append(self._run_fast(xs, ms, log_ws, fused))
                 continue
             outs.append(Evaluate.apply(self.program, self.leaf_values(xs, ms), *log_ws))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out[:, 0] if out.shape[1] == 1 else out
 
-    def _run_fast(self, x: torch.Tensor, missing: torch.Tensor,
-                  log_ws: list[torch.Tensor]) -> torch.Tensor:
+    def _fused_pass(self) -> FusedPass | None:
+        """The CPU pass with the native kernel (built on first use), or None (no kernel, or
+        not on the CPU)."""
+        sums = kernel() if self.device.type == "cpu" else None
+        if sums is not None and self._fused is None:
+            self._fused = FusedPass(self.program, sums)
+        return self._fused if sums is not None else None
+
+    def _run_fast(self, x: torch.Tensor, missing: torch.Tensor, log_ws: list[torch.Tensor],
+                  fused: FusedPass | None) -> torch.Tensor:
         """The forward pass without autograd: leaves written straight into a reused buffer."""
         program = self.program
         like = torch.empty(0, dtype=self.dtype, device=x.device)
         buf = program.scratch.activation(like, (program.columns, x.shape[0]), True)
         first = NEG_INF_COLUMN + 1
         self.write_leaves(x, missing, buf[first:first + self.plan.num_inputs])
-        sums = kernel() if buf.device.type == "cpu" else None
-        if sums is None:
+        if fused is None:
             run_blocks(program, None, program.expand(tuple(log_ws)), buf)
         else:
-            if self._steps is None:
-                self._steps = fused_steps(program, sums.max_fan_in)
-            run_fused(program, self._steps, sums, program.expand(tuple(log_ws)), buf)
+            fused.run(program, program.expand(tuple(log_ws)), buf)
         start, stop = program.root
         return buf[start:stop].t().clone()
 

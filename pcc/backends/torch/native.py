@@ -25,60 +25,75 @@ SOURCE = Path(__file__).with_name("sum_kernel.c")
 FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd",
          "-shared", "-fPIC"]
 PARALLEL_ELEMENTS = 1 << 18  # below this many inputs x batch a block runs on one thread
+P = ctypes.c_void_p
+I = ctypes.c_int64
 
 
 class SumKernel:
-    """The loaded library: `run` (the fused sum) and `lookup` (the leaves), for float32 and
-    float64 CPU tensors."""
+    """The loaded library for float32 and float64 CPU tensors: `sums` (fused sums), `products`
+    and `lookup` (the leaves). Work is split over torch's CPU threads (ctypes releases the
+    GIL)."""
 
     def __init__(self, library: ctypes.CDLL):
-        args = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
-                ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
-        self.functions = {}
-        for dtype, name in ((torch.float32, "sum_of_products_f32"),
-                            (torch.float64, "sum_of_products_f64")):
-            function = getattr(library, name)
-            function.argtypes, function.restype = args, None
-            self.functions[dtype] = function
-        self.lookups = {}
-        for dtype, name in ((torch.float32, "lookup_f32"), (torch.float64, "lookup_f64")):
-            function = getattr(library, name)
-            function.argtypes, function.restype = args[:-1], None
-            self.lookups[dtype] = function
-        library.max_fan_in.restype = ctypes.c_int64
+        signatures = {"sum_of_products": [P, I, I, P, I, I, I, P, P],
+                      "add_rows": [P, I, I, P, I, I, P, I],
+                      "lookup": [P, I, P, I, P, I, P]}
+        self.functions: dict[tuple[str, torch.dtype], ctypes._CFuncPtr] = {}
+        for name, argtypes in signatures.items():
+            for dtype, suffix in ((torch.float32, "f32"), (torch.float64, "f64")):
+                function = getattr(library, f"{name}_{suffix}")
+                function.argtypes, function.restype = argtypes, None
+                self.functions[name, dtype] = function
+        library.max_fan_in.restype = I
         self.max_fan_in = int(library.max_fan_in())
         self.pool: ThreadPoolExecutor | None = None
 
-    def run(self, buf: torch.Tensor, index: torch.Tensor, log_w: torch.Tensor,
-            out: torch.Tensor) -> None:
-        """out[r] = log sum_f exp(log_w[r, f] + sum_p buf[index[r, f, p]]), rows of `buf`
-        and `out` over the batch; `buf`, `out`, `index` (int64) and `log_w` contiguous.
-        Large blocks are split over torch's CPU threads (ctypes releases the GIL)."""
-        rows, fan_in, parts = index.shape
-        batch = buf.shape[1]
-        function = self.functions[buf.dtype]
-        item = buf.element_size()
-
-        def part(start: int, stop: int) -> None:
-            function(buf.data_ptr(), batch, index.data_ptr() + start * fan_in * parts * 8,
-                     stop - start, fan_in, parts, log_w.data_ptr() + start * fan_in * item,
-                     out.data_ptr() + start * batch * item)
-
-        threads = min(torch.get_num_threads(), rows)
-        if threads <= 1 or rows * fan_in * batch < PARALLEL_ELEMENTS:
-            part(0, rows)
+    def _split(self, total: int, work: int, part) -> None:
+        """part(start, stop) over [0, total), in one piece per thread when `work` is large."""
+        threads = min(torch.get_num_threads(), total)
+        if threads <= 1 or work < PARALLEL_ELEMENTS:
+            part(0, total)
             return
         if self.pool is None or self.pool._max_workers < threads:
             self.pool = ThreadPoolExecutor(threads)
-        step = -(-rows // threads)
-        list(self.pool.map(lambda s: part(s, min(s + step, rows)), range(0, rows, step)))
+        step = -(-total // threads)
+        list(self.pool.map(lambda s: part(s, min(s + step, total)), range(0, total, step)))
 
+    def sums(self, buf: torch.Tensor, index: torch.Tensor, log_w: torch.Tensor,
+             out: torch.Tensor) -> None:
+        """out[r] = log sum_f exp(log_w[r, f] + sum_p buf[index[r, f, p]]) for rows of the
+        (columns, batch) `buf`; `out` rows of it, `index` int64, all contiguous."""
+        rows, fan_in, parts = index.shape
+        batch, item = buf.shape[1], buf.element_size()
+        function = self.functions["sum_of_products", buf.dtype]
+
+        def part(start: int, stop: int) -> None:
+            function(buf.data_ptr(), batch, batch, index.data_ptr() + start * fan_in * parts * 8,
+                     stop - start, fan_in, parts, log_w.data_ptr() + start * fan_in * item,
+                     out.data_ptr() + start * batch * item)
+
+        self._split(rows, rows * fan_in * batch, part)
+
+    def products(self, buf: torch.Tensor, index: torch.Tensor, columns: torch.Tensor | None,
+                 start: int) -> None:
+        """buf[column r] = sum_p buf[index[r, p]], column r being columns[r] or start + r."""
+        rows, parts = index.shape
+        batch = buf.shape[1]
+        function = self.functions["add_rows", buf.dtype]
+
+        def part(first: int, stop: int) -> None:
+            function(buf.data_ptr(), batch, batch, index.data_ptr() + first * parts * 8,
+                     stop - first, parts, 0 if columns is None else columns.data_ptr() +
+                     first * 8, start + first)
+
+        self._split(rows, rows * parts * batch, part)
 
     def lookup(self, table: torch.Tensor, codes: torch.Tensor, var: torch.Tensor,
                out: torch.Tensor) -> None:
         """out[r, b] = table[r, codes[var[r], b]]; all contiguous, `codes` and `var` int64."""
-        self.lookups[out.dtype](table.data_ptr(), table.shape[1], codes.data_ptr(),
-                                codes.shape[1], var.data_ptr(), len(var), out.data_ptr())
+        self.functions["lookup", out.dtype](table.data_ptr(), table.shape[1], codes.data_ptr(),
+                                            codes.shape[1], var.data_ptr(), len(var),
+                                            out.data_ptr())
 
 
 def _cache_dir() -> Path:

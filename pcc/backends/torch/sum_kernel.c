@@ -10,7 +10,7 @@
  * Every inner loop is branch-free and vectorizes. exp and log are inlined polynomials over the
  * only ranges they meet here (exp of [FLOOR, 0], log of [1, fan-in]): libm's vector versions
  * ran 5-10x slower on the many -inf inputs of indicator leaves.
- * Also the leaves' table lookup. The file includes itself once per floating type. */
+ * Also the products that are not fused and the leaves' table lookup. The file includes itself once per floating type. */
 #ifndef T
 #include <math.h>
 #include <stdint.h>
@@ -22,6 +22,7 @@ static const double INVERSE[] = {0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0
                                  1.0 / 8, 1.0 / 9, 1.0 / 10, 1.0 / 11, 1.0 / 12, 1.0 / 13};
 #define MAX(a, b) ((a) > (b) ? (a) : (b))   /* fmax would promote floats */
 #define MAX_FAN_IN 64
+#define ZERO_COLUMN 0   /* the buffer's constant log-1 row (pcc.layering.ZERO) */
 int64_t max_fan_in(void) { return MAX_FAN_IN; }
 
 /* below FLOOR, exp is subnormal: the term is under half an ulp of the max term's 1 */
@@ -31,18 +32,20 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #define BIAS 127
 #define NAME sum_of_products_f32
 #define LOOKUP lookup_f32
+#define ADD_ROWS add_rows_f32
 #define EXP exp_f32
 #define LOG log_f32
 #define EXP_DEGREE 7
 #define LOG_DEGREE 4
 #define FLOOR (-87.0f)
-#include __FILE__
+#include "sum_kernel.c"
 #undef T
 #undef BITS
 #undef MANTISSA
 #undef BIAS
 #undef NAME
 #undef LOOKUP
+#undef ADD_ROWS
 #undef EXP
 #undef LOG
 #undef EXP_DEGREE
@@ -54,12 +57,13 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #define BIAS 1023
 #define NAME sum_of_products_f64
 #define LOOKUP lookup_f64
+#define ADD_ROWS add_rows_f64
 #define EXP exp_f64
 #define LOG log_f64
 #define EXP_DEGREE 13
 #define LOG_DEGREE 10
 #define FLOOR (-708.0)
-#include __FILE__
+#include "sum_kernel.c"
 
 #else
 /* exp(x) for x in [FLOOR, 0]: x = k ln2 + r with |r| <= ln2 / 2, e^r by its Taylor series
@@ -93,8 +97,8 @@ static inline T LOG(T x) {
     return (T)e * (T)0.6931471805599453 + 2 * t * series;
 }
 
-void NAME(const T *buf, int64_t batch, const int64_t *idx, int64_t rows, int64_t fan_in,
-          int64_t parts, const T *logw, T *out) {
+void NAME(const T *buf, int64_t stride, int64_t batch, const int64_t *idx, int64_t rows,
+          int64_t fan_in, int64_t parts, const T *logw, T *out) {
     T v[MAX_FAN_IN][TILE], m[TILE], s[TILE];
     for (int64_t r = 0; r < rows; r++) {
         const int64_t *ir = idx + r * fan_in * parts;
@@ -102,23 +106,28 @@ void NAME(const T *buf, int64_t batch, const int64_t *idx, int64_t rows, int64_t
             const int64_t n = batch - b0 < TILE ? batch - b0 : TILE;
             #pragma omp simd
             for (int64_t t = 0; t < TILE; t++) { m[t] = -INFINITY; s[t] = 0; }
+            int64_t live = 0;   /* inputs of weight 0 (padding, exact zeros) are skipped */
             for (int64_t f = 0; f < fan_in; f++) {
                 const T w = logw[r * fan_in + f];
-                const T *first = buf + ir[f * parts] * batch + b0;
-                T *vf = v[f];
+                if (w == -INFINITY)
+                    continue;
+                T *vf = v[live++];
                 #pragma omp simd
-                for (int64_t t = 0; t < n; t++) vf[t] = w + first[t];
-                for (int64_t p = 1; p < parts; p++) {
-                    const T *next = buf + ir[f * parts + p] * batch + b0;
+                for (int64_t t = 0; t < n; t++) vf[t] = w;
+                for (int64_t p = 0; p < parts; p++) {
+                    const int64_t column = ir[f * parts + p];
+                    if (column == ZERO_COLUMN)      /* log 1: padding */
+                        continue;
+                    const T *x = buf + column * stride + b0;
                     #pragma omp simd
-                    for (int64_t t = 0; t < n; t++) vf[t] += next[t];
+                    for (int64_t t = 0; t < n; t++) vf[t] += x[t];
                 }
                 #pragma omp simd
                 for (int64_t t = 0; t < n; t++) m[t] = MAX(m[t], vf[t]);
             }
             #pragma omp simd
             for (int64_t t = 0; t < n; t++) m[t] = isinf(m[t]) ? 0 : m[t];
-            for (int64_t f = 0; f < fan_in; f++) {
+            for (int64_t f = 0; f < live; f++) {
                 const T *vf = v[f];
                 #pragma omp simd
                 for (int64_t t = 0; t < n; t++) {
@@ -128,12 +137,30 @@ void NAME(const T *buf, int64_t batch, const int64_t *idx, int64_t rows, int64_t
                     s[t] += d < FLOOR ? 0 : e;
                 }
             }
-            T *o = out + r * batch + b0;
+            T *o = out + r * stride + b0;
             #pragma omp simd
             for (int64_t t = 0; t < n; t++) {
                 const T l = LOG(MAX(s[t], (T)1)) + m[t];   /* s is 0 or >= 1 */
                 o[t] = s[t] > 0 ? l : -INFINITY;            /* no live input: log 0 */
             }
+        }
+    }
+}
+
+/* products: buf[column r] = sum_p buf[idx[r, p]], column r being columns[r], or start + r */
+void ADD_ROWS(T *buf, int64_t stride, int64_t batch, const int64_t *idx, int64_t rows,
+              int64_t parts, const int64_t *columns, int64_t start) {
+    for (int64_t r = 0; r < rows; r++) {
+        T *o = buf + (columns ? columns[r] : start + r) * stride;
+        #pragma omp simd
+        for (int64_t b = 0; b < batch; b++) o[b] = 0;
+        for (int64_t p = 0; p < parts; p++) {
+            const int64_t column = idx[r * parts + p];
+            if (column == ZERO_COLUMN)
+                continue;
+            const T *x = buf + column * stride;
+            #pragma omp simd
+            for (int64_t b = 0; b < batch; b++) o[b] += x[b];
         }
     }
 }
