@@ -1,12 +1,12 @@
-"""The CPU forward pass with the native sum kernel: products fused into the sums that read them.
+"""The CPU forward pass with the native kernel: products fused into the sums that read them.
 
 In a sparse circuit most products (a PSDD's elements, an SPN's factorizations) are read only by
-sums. With the kernel a sum reads its products' children itself, log-adding the parts of each
-input on the fly, so such product blocks are neither computed nor written: the largest share
-of a sparse pass's memory traffic. A product block is skipped when none of its columns is read
-by anything but kernel sums (nor is the root), and its fan-in is at most `MAX_PARTS`; other
-columns enter the kernel as one part. Used without autograd only (the backward pass reads every
-unit's value from the buffer).
+sums. Here every product column is also known by its *parts*: the columns that add up to its
+value (a product of products flattened, up to `MAX_PARTS`). A kernel sum reads its inputs'
+parts and adds them on the fly, so a product row is computed only when something else reads it
+as a column (a product too wide to flatten, an einsum, a sum too wide for the kernel, the
+root): in plants.psdd 28% of the product rows, in the MNIST circuit 0.1%, in msweb none. Used
+without autograd only (the backward pass reads every unit's value from the buffer).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import torch
 
 from pcc.backends.torch.blocks import BlockOp, ProductOp, Program, SumOp
 from pcc.backends.torch.native import SumKernel
+from pcc.backends.torch.params import NEG_INF
 from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import ZERO as ZERO_COLUMN
-from pcc.backends.torch.params import NEG_INF
 
 MAX_PARTS = 4  # wider products stay columns of their own (padding every input to them costs more)
 
@@ -28,9 +28,9 @@ MAX_PARTS = 4  # wider products stay columns of their own (padding every input t
 @dataclass(frozen=True)
 class Step:
     """Block `position` of the program, run one of three ways: by its own op (`index` None); by
-    the kernel (`op` a sum, `index` (rows, fan-in, parts) buffer columns); or as product rows
-    (`index` (rows, parts): each row the sum of its columns' values, written to `columns`, or
-    to the block's own rows when `columns` is None)."""
+    the kernel (`op` a sum, `index` (rows, fan-in, parts) buffer columns); or as native product
+    rows (`index` (rows, parts): each row the sum of its columns, written to `columns`, or to
+    the block's own rows when `columns` is None)."""
     position: int
     op: BlockOp
     index: torch.Tensor | None = None

@@ -1,9 +1,10 @@
-"""The fused sparse-sum kernel (`sum_kernel.c`) for the CPU forward pass, built on first use.
+"""The native kernel (`sum_kernel.c`) of the CPU forward pass, built on first use.
 
 Eager torch runs a sparse sum as a gather, an add, a max, exps, a sum and a log, each one pass
-over memory; the kernel does them in one vectorized pass over the input rows. It is compiled with the system C compiler (`$CC`, else `cc`) into a cache folder
-(`$PCC_CACHE_DIR`, else `~/.cache/pcc`), keyed by the source, the flags, the compiler and the
-CPU, and loaded with ctypes. Without a compiler (or with `PCC_NATIVE=0`) `kernel()` is None and
+over memory; the kernel does them in one vectorized pass over the input rows (and adds fused
+products' parts on the way). It is compiled with the system C compiler (`$CC`, else `cc`) into
+a cache folder (`$PCC_CACHE_DIR`, else `~/.cache/pcc`), keyed by the source, the flags, the
+compiler and the CPU, and loaded with ctypes. Without a compiler (or with `PCC_NATIVE=0`) `kernel()` is None and
 the backend keeps its torch ops: the results are the same either way (tests check both).
 """
 
