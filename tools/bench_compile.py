@@ -7,8 +7,9 @@
 Both sides run in this one process with the same thread settings (torch threads, OMP/MKL
 threads, OMP_WAIT_POLICY=PASSIVE, set before torch is imported). Times are medians over
 `--repeats` warm runs (the reference runs once at batches >= 1000: it takes seconds). Peak
-memory is the largest rise of the process's resident set over its value before a run,
-sampled every 2 ms, on the first (cold) run of a fresh model. pcc-torch runs in float32
+memory is the largest rise of the bytes malloc has allocated (glibc's mallinfo2; else the
+resident set) over their value before a run, sampled every 2 ms, on the first (cold) run of a
+fresh model. pcc-torch runs in float32
 under `torch.no_grad()`; "max |diff|" compares its log-likelihoods to the reference's on the
 first rows. With `--device cuda` pcc-torch runs on the GPU (the time includes copying the rows
 there and the results back; its peak memory is the rise of torch's CUDA allocator peak) and the
@@ -18,6 +19,7 @@ reference on the CPU. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import sys
 
@@ -45,19 +47,41 @@ from pcc.backends.reference import log_likelihood  # noqa: E402
 from pcc.backends.torch import compile  # noqa: E402
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                 "uordblks", "fordblks", "keepcost")]
+
+
+def _allocated_bytes() -> Callable[[], int]:
+    """Bytes malloc has handed out and not taken back (glibc's mallinfo2: heap in use plus
+    mmap'ed blocks), which numpy and torch's CPU tensors both come from; else the resident set.
+    Allocated bytes see a buffer that reuses memory freed earlier; the resident set does not."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        libc.mallinfo2()
+        return lambda: (lambda m: m.uordblks + m.hblkhd)(libc.mallinfo2())
+    except (OSError, AttributeError):
+        page = os.sysconf("SC_PAGE_SIZE")
+
+        def rss() -> int:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * page
+        return rss
+
+
+ALLOCATED = _allocated_bytes()
+
+
 def peak_rss_delta(fn: Callable[[], object]) -> tuple[float, object]:
-    """(largest rise of the resident set in MiB while `fn` runs, its result)."""
-    page = os.sysconf("SC_PAGE_SIZE")
-
-    def rss() -> int:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * page
-
-    base, peak, done = rss(), [0], threading.Event()
+    """(largest rise of the allocated memory in MiB while `fn` runs, sampled every 2 ms, its
+    result)."""
+    base, peak, done = ALLOCATED(), [0], threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], rss())
+            peak[0] = max(peak[0], ALLOCATED())
             time.sleep(0.002)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -67,7 +91,7 @@ def peak_rss_delta(fn: Callable[[], object]) -> tuple[float, object]:
     finally:
         done.set()
         thread.join()
-    peak[0] = max(peak[0], rss())
+    peak[0] = max(peak[0], ALLOCATED())
     return (peak[0] - base) / 2**20, result
 
 

@@ -31,10 +31,8 @@ class DomainTable:
         if x.ndim != 2 or x.shape[1] != len(self.domains):
             check_data(x.cpu().numpy(), self.domains)  # raises with the exact message
         missing = torch.isnan(x)
-        real, size = self.real.to(device), self.size.to(device)
-        observed = ~missing
-        bad = ~torch.isfinite(x) | (~real & ((x != torch.floor(x)) | (x < 0) | (x >= size)))
-        if bool((observed & bad).any()):
+        filled = x.nan_to_num(0.0, posinf=np.inf, neginf=-np.inf)
+        if filled.numel() and not self._within_domains(filled):
             check_data(x.cpu().numpy(), self.domains)
             raise DataError("data has values outside the variables' domains")  # not reached
         if mask is not None:
@@ -43,7 +41,18 @@ class DomainTable:
                 raise DataError(f"mask must have shape ({x.shape[1]},) or {tuple(x.shape)}, "
                                 f"got {tuple(m.shape)}")
             missing = missing | m
-        return torch.where(missing, 0.0, x), missing
+            filled = torch.where(m, 0.0, filled)
+        return filled, missing
+
+    def _within_domains(self, filled: torch.Tensor) -> bool:
+        """Every entry finite, and integral in 0..size-1 for discrete variables (few passes:
+        per-column extremes, then whole numbers only where some variable is discrete)."""
+        low, high = filled.amin(0), filled.amax(0)
+        real, size = self.real.to(filled.device), self.size.to(filled.device)
+        if not bool((torch.isfinite(low) & torch.isfinite(high) &
+                     (real | ((low >= 0) & (high < size)))).all()):
+            return False
+        return bool(real.all()) or not bool(((filled != filled.floor()) & ~real).any())
 
 
 def _as_tensor(data: object, domains: Sequence[Domain]) -> torch.Tensor:
