@@ -65,8 +65,8 @@ def fused_steps(program: Program, max_fan_in: int) -> list[Step]:
         if isinstance(op, ProductOp):
             needed[op.index.cpu().numpy()[~flat[position]].ravel()] = True
         elif not by_kernel[position]:
-            for index in op.indices():
-                needed[index.cpu().numpy().ravel()] = True
+            for read in op.indices():
+                needed[read.cpu().numpy().ravel()] = True
     steps = []
     for position, op in enumerate(blocks):
         index = op.index.cpu().numpy()

@@ -19,6 +19,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -39,7 +40,7 @@ class SumKernel:
         signatures = {"sum_of_products": [P, I, I, P, I, I, I, P, P],
                       "add_rows": [P, I, I, P, I, I, P, I],
                       "lookup": [P, I, P, I, P, I, P]}
-        self.functions: dict[tuple[str, torch.dtype], ctypes._CFuncPtr] = {}
+        self.functions: dict[tuple[str, torch.dtype], Callable[..., None]] = {}
         for name, argtypes in signatures.items():
             for dtype, suffix in ((torch.float32, "f32"), (torch.float64, "f64")):
                 function = getattr(library, f"{name}_{suffix}")
