@@ -31,6 +31,7 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #define MANTISSA 23
 #define BIAS 127
 #define NAME sum_of_products_f32
+#define SUM_TILE sum_tile_f32
 #define LOOKUP lookup_f32
 #define ADD_ROWS add_rows_f32
 #define EXP exp_f32
@@ -44,6 +45,7 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #undef MANTISSA
 #undef BIAS
 #undef NAME
+#undef SUM_TILE
 #undef LOOKUP
 #undef ADD_ROWS
 #undef EXP
@@ -56,6 +58,7 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #define MANTISSA 52
 #define BIAS 1023
 #define NAME sum_of_products_f64
+#define SUM_TILE sum_tile_f64
 #define LOOKUP lookup_f64
 #define ADD_ROWS add_rows_f64
 #define EXP exp_f64
@@ -97,53 +100,63 @@ static inline T LOG(T x) {
     return (T)e * (T)0.6931471805599453 + 2 * t * series;
 }
 
+/* one row's outputs for examples b0..b0+n-1; inlined twice, for whole tiles (n a constant:
+ * loops without remainders) and for the last, partial one */
+static inline __attribute__((always_inline)) void SUM_TILE(
+        const T *buf, int64_t stride, int64_t b0, const int64_t n, const int64_t *ir,
+        int64_t fan_in, int64_t parts, const T *lw, T *o) {
+    T v[MAX_FAN_IN][TILE], m[TILE], s[TILE];
+    #pragma omp simd
+    for (int64_t t = 0; t < TILE; t++) { m[t] = -INFINITY; s[t] = 0; }
+    int64_t live = 0;   /* inputs of weight 0 (padding, exact zeros) are skipped */
+    for (int64_t f = 0; f < fan_in; f++) {
+        const T w = lw[f];
+        if (w == -INFINITY)
+            continue;
+        T *vf = v[live++];
+        #pragma omp simd
+        for (int64_t t = 0; t < n; t++) vf[t] = w;
+        for (int64_t p = 0; p < parts; p++) {
+            const int64_t column = ir[f * parts + p];
+            if (column == ZERO_COLUMN)      /* log 1: padding */
+                continue;
+            const T *x = buf + column * stride + b0;
+            #pragma omp simd
+            for (int64_t t = 0; t < n; t++) vf[t] += x[t];
+        }
+        #pragma omp simd
+        for (int64_t t = 0; t < n; t++) m[t] = MAX(m[t], vf[t]);
+    }
+    #pragma omp simd
+    for (int64_t t = 0; t < n; t++) m[t] = isinf(m[t]) ? 0 : m[t];
+    for (int64_t f = 0; f < live; f++) {
+        const T *vf = v[f];
+        #pragma omp simd
+        for (int64_t t = 0; t < n; t++) {
+            /* clamped: EXP builds 2^k in the exponent bits, valid down to FLOOR */
+            const T d = vf[t] - m[t];
+            const T e = EXP(MAX(d, FLOOR));
+            s[t] += d < FLOOR ? 0 : e;
+        }
+    }
+    #pragma omp simd
+    for (int64_t t = 0; t < n; t++) {
+        const T l = LOG(MAX(s[t], (T)1)) + m[t];   /* s is 0 or >= 1 */
+        o[t] = s[t] > 0 ? l : -INFINITY;            /* no live input: log 0 */
+    }
+}
+
 void NAME(const T *buf, int64_t stride, int64_t batch, const int64_t *idx, int64_t rows,
           int64_t fan_in, int64_t parts, const T *logw, T *out) {
-    T v[MAX_FAN_IN][TILE], m[TILE], s[TILE];
     for (int64_t r = 0; r < rows; r++) {
         const int64_t *ir = idx + r * fan_in * parts;
-        for (int64_t b0 = 0; b0 < batch; b0 += TILE) {
-            const int64_t n = batch - b0 < TILE ? batch - b0 : TILE;
-            #pragma omp simd
-            for (int64_t t = 0; t < TILE; t++) { m[t] = -INFINITY; s[t] = 0; }
-            int64_t live = 0;   /* inputs of weight 0 (padding, exact zeros) are skipped */
-            for (int64_t f = 0; f < fan_in; f++) {
-                const T w = logw[r * fan_in + f];
-                if (w == -INFINITY)
-                    continue;
-                T *vf = v[live++];
-                #pragma omp simd
-                for (int64_t t = 0; t < n; t++) vf[t] = w;
-                for (int64_t p = 0; p < parts; p++) {
-                    const int64_t column = ir[f * parts + p];
-                    if (column == ZERO_COLUMN)      /* log 1: padding */
-                        continue;
-                    const T *x = buf + column * stride + b0;
-                    #pragma omp simd
-                    for (int64_t t = 0; t < n; t++) vf[t] += x[t];
-                }
-                #pragma omp simd
-                for (int64_t t = 0; t < n; t++) m[t] = MAX(m[t], vf[t]);
-            }
-            #pragma omp simd
-            for (int64_t t = 0; t < n; t++) m[t] = isinf(m[t]) ? 0 : m[t];
-            for (int64_t f = 0; f < live; f++) {
-                const T *vf = v[f];
-                #pragma omp simd
-                for (int64_t t = 0; t < n; t++) {
-                    /* clamped: the vector exp is slow on arguments out of its range */
-                    const T d = vf[t] - m[t];
-                    const T e = EXP(MAX(d, FLOOR));
-                    s[t] += d < FLOOR ? 0 : e;
-                }
-            }
-            T *o = out + r * stride + b0;
-            #pragma omp simd
-            for (int64_t t = 0; t < n; t++) {
-                const T l = LOG(MAX(s[t], (T)1)) + m[t];   /* s is 0 or >= 1 */
-                o[t] = s[t] > 0 ? l : -INFINITY;            /* no live input: log 0 */
-            }
-        }
+        int64_t b0 = 0;
+        for (; b0 + TILE <= batch; b0 += TILE)
+            SUM_TILE(buf, stride, b0, TILE, ir, fan_in, parts, logw + r * fan_in,
+                     out + r * stride + b0);
+        if (b0 < batch)
+            SUM_TILE(buf, stride, b0, batch - b0, ir, fan_in, parts, logw + r * fan_in,
+                     out + r * stride + b0);
     }
 }
 
