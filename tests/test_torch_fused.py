@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import pcc.backends.torch.module as module
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
-from pcc.backends.torch.fused import FusedPass, fused_steps
+from pcc.backends.torch.fused import FusedPass
 from pcc.backends.torch.native import kernel
 from pcc.ir import BINARY, Circuit, CircuitBuilder
 from tests.strategies import circuits, data_for
@@ -69,13 +69,19 @@ def test_large_blocks_split_over_threads_give_the_one_thread_values():
 @st.composite
 def sparse_circuits(draw: st.DrawFn) -> Circuit:
     """LearnSPN-like circuits of one-unit groups: sums of 1..70 inputs, products of 2..6 parts,
-    products of products, shared children, indicator leaves (many -inf values)."""
+    products of products, shared children, sums of leaves of one variable, indicator leaves
+    (many -inf values)."""
     n = draw(st.integers(2, 7))
     b = CircuitBuilder([BINARY] * n)
 
     def node(scope: list[int], depth: int) -> int:
         if len(scope) == 1:
             v = scope[0]
+            if depth < 3 and draw(st.booleans()):   # a sum of leaves of one variable
+                kids = [node(scope, 3) for _ in range(draw(st.integers(1, 3)))]
+                weights = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=len(kids),
+                                                 max_size=len(kids)))) + 1e-3
+                return b.sum(kids, weights=weights / weights.sum())
             if draw(st.booleans()):
                 return b.indicator(v, draw(st.integers(0, 1)))
             return b.bernoulli(v, draw(st.floats(0.0, 1.0)))
@@ -105,8 +111,7 @@ def sparse_circuits(draw: st.DrawFn) -> Circuit:
 
 def _fused(circuit: Circuit, dtype: torch.dtype, max_fan_in: int) -> module.CompiledCircuit:
     model = compile(circuit, dtype=dtype)
-    model._fused = FusedPass(model.program, kernel())
-    model._fused.steps = fused_steps(model.program, max_fan_in)
+    model._fused = FusedPass(model.program, kernel(), model._column_vars(), max_fan_in)
     return model
 
 
@@ -174,3 +179,18 @@ def test_the_leaf_lookup_kernel_equals_a_gather(dtype):
     out = torch.empty(40, 33, dtype=dtype)
     kernel().lookup(table, codes, var, out)
     assert torch.equal(out, torch.gather(table, 1, codes[var]))
+
+
+@needs_kernel
+def test_sums_of_indicators_become_lookups():
+    b = CircuitBuilder([BINARY] * 3)
+    mixtures = [b.sum([b.indicator(v, 0), b.indicator(v, 1)], weights=[0.3 + 0.1 * v, 0.7 - 0.1 * v])
+                for v in range(3)]
+    b.sum([b.product(mixtures), b.product([b.bernoulli(v, 0.5) for v in range(3)])],
+          weights=[0.6, 0.4])
+    circuit = b.build()
+    model = compile(circuit, dtype=torch.float64)
+    x = np.array([[0, 1, 1], [1, np.nan, 0], [np.nan] * 3])
+    with torch.no_grad():
+        assert_logs_close(model(x), log_likelihood(circuit, x), 1e-12)
+    assert any(s.var is not None for s in model._fused.steps)

@@ -27,14 +27,17 @@ MAX_PARTS = 4  # wider products stay columns of their own (padding every input t
 
 @dataclass(frozen=True)
 class Step:
-    """Block `position` of the program, run one of three ways: by its own op (`index` None); by
-    the kernel (`op` a sum, `index` (rows, fan-in, parts) buffer columns); or as native product
+    """Block `position` of the program, run one of four ways: by its own op (`index` None); by
+    the kernel (`op` a sum, `index` (rows, fan-in, parts) buffer columns); as native product
     rows (`index` (rows, parts): each row the sum of its columns, written to `columns`, or to
-    the block's own rows when `columns` is None)."""
+    the block's own rows when `columns` is None); or, for a sum of leaves of one variable per
+    row (`var` that variable), as a lookup in a table of its values per code (`index` (rows,
+    fan-in) leaf columns)."""
     position: int
     op: BlockOp
     index: torch.Tensor | None = None
     columns: torch.Tensor | None = None
+    var: torch.Tensor | None = None
 
 
 def fused_steps(program: Program, max_fan_in: int) -> list[Step]:
@@ -91,23 +94,53 @@ def fused_steps(program: Program, max_fan_in: int) -> list[Step]:
     return steps
 
 
+def fold_leaf_sums(steps: list[Step], column_vars: np.ndarray) -> list[Step]:
+    """Kernel sums whose every input is one leaf column, all of one variable per row (a sum of
+    indicators, say: a categorical in disguise), as lookup steps. `column_vars` gives the
+    variable of each leaf column and -1 for the constant columns before them."""
+    folded = []
+    for step in steps:
+        index = step.index
+        if step.var is None and index is not None and index.dim() == 3 and index.shape[2] == 1:
+            columns = index[:, :, 0].numpy()
+            if columns.max() < len(column_vars):
+                var = column_vars[columns]
+                first = var.max(1)                  # the row's variable (constants are -1)
+                if ((var == first[:, None]) | (var < 0)).all():
+                    folded.append(Step(step.position, step.op, torch.from_numpy(columns.copy()),
+                                       var=torch.from_numpy(np.maximum(first, 0))))
+                    continue
+        folded.append(step)
+    return folded
+
+
 class FusedPass:
     """The steps of `fused_steps`, run over the (columns, batch) buffer: kernel sums, native
     product rows, and the blocks' own ops for the rest (whose work memory a batch needs)."""
 
-    def __init__(self, program: Program, kernel: SumKernel):
+    def __init__(self, program: Program, kernel: SumKernel, column_vars: np.ndarray | None,
+                 max_fan_in: int | None = None):
         self.kernel = kernel
-        self.steps = fused_steps(program, kernel.max_fan_in)
+        self.steps = fused_steps(program, max_fan_in or kernel.max_fan_in)
+        if column_vars is not None:  # every leaf looked up by its variable's code
+            self.steps = fold_leaf_sums(self.steps, column_vars)
+        self.lookups = any(step.var is not None for step in self.steps)
         self.work_per_row = max([s.op.work_per_row() for s in self.steps if s.index is None] or
                                 [0])
 
-    def run(self, program: Program, log_ws: list[torch.Tensor | None], buf: torch.Tensor) -> None:
-        """Fill the buffer, whose leaf rows are written already."""
+    def run(self, program: Program, log_ws: list[torch.Tensor | None], buf: torch.Tensor,
+            codes: torch.Tensor | None = None, tables: torch.Tensor | None = None) -> None:
+        """Fill the buffer, whose leaf rows are written already. Lookup steps need the
+        (vars, batch) `codes` and every leaf column's (columns, codes) value `tables`."""
         buf[ZERO_COLUMN] = 0.0
         buf[NEG_INF_COLUMN] = NEG_INF
         for step in self.steps:
             op, log_w = step.op, log_ws[step.position]
-            if step.index is None:
+            if step.var is not None:
+                values = torch.logsumexp(log_w[:, :, None] + tables[step.index], 1)  # type: ignore[index]
+                self.kernel.lookup(values.contiguous(), codes, step.var,  # type: ignore[arg-type]
+                                   buf[op.start:op.stop])
+            elif step.index is None:
                 op.fast(buf, buf[op.start:op.stop], program.scratch, log_w)
             elif isinstance(op, SumOp):
                 self.kernel.sums(buf, step.index, log_w.contiguous(),  # type: ignore[union-attr]

@@ -20,6 +20,7 @@ from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
 from pcc.backends.torch.fused import FusedPass
 from pcc.backends.torch.native import kernel
+from pcc.backends.torch.params import NEG_INF
 from pcc.ir import Circuit, Input, Sum
 from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import LayeredCircuit
@@ -118,8 +119,16 @@ class CompiledCircuit(nn.Module):
         not on the CPU)."""
         sums = kernel() if self.device.type == "cpu" else None
         if sums is not None and self._fused is None:
-            self._fused = FusedPass(self.program, sums)
+            self._fused = FusedPass(self.program, sums, self._column_vars())
         return self._fused if sums is not None else None
+
+    def _column_vars(self) -> np.ndarray | None:
+        """The variable of every leaf column, -1 for the constant columns before them; None
+        unless every leaf is looked up by code (then sums of leaves can be too)."""
+        if not all(self.tabled):
+            return None
+        return np.concatenate([[-1] * (NEG_INF_COLUMN + 1)] +
+                              [f.var.cpu().numpy() for f in self.family_list])
 
     def _run_fast(self, x: torch.Tensor, missing: torch.Tensor, log_ws: list[torch.Tensor],
                   fused: FusedPass | None) -> torch.Tensor:
@@ -128,20 +137,38 @@ class CompiledCircuit(nn.Module):
         like = torch.empty(0, dtype=self.dtype, device=x.device)
         buf = program.scratch.activation(like, (program.columns, x.shape[0]), True)
         first = NEG_INF_COLUMN + 1
-        self.write_leaves(x, missing, buf[first:first + self.plan.num_inputs])
+        codes = self._codes(x, missing)
+        self.write_leaves(x, missing, buf[first:first + self.plan.num_inputs], codes)
         if fused is None:
             run_blocks(program, None, program.expand(tuple(log_ws)), buf)
         else:
-            fused.run(program, program.expand(tuple(log_ws)), buf)
+            tables = self._column_tables(buf.dtype) if fused.lookups else None
+            fused.run(program, program.expand(tuple(log_ws)), buf, codes, tables)
         start, stop = program.root
         return buf[start:stop].t().clone()
 
+    def _codes(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor | None:
+        """(vars, batch) int64: each value, or the largest domain size k where missing (the
+        column of the value tables that holds log 1); None when no family is looked up."""
+        if not any(self.tabled):
+            return None
+        return torch.where(missing, float(self.table_k), x).t().contiguous().long()
+
+    def _column_tables(self, dtype: torch.dtype) -> torch.Tensor:
+        """(constant and leaf columns, k + 1): each column's value per code."""
+        k = self.table_k
+        constants = torch.tensor([[0.0] * (k + 1), [NEG_INF] * (k + 1)], dtype=dtype,
+                                 device=self.device)
+        return torch.cat([constants] + [f.value_table(k).to(dtype) for f in self.family_list])
+
     @torch.no_grad()
-    def write_leaves(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor) -> None:
+    def write_leaves(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor,
+                     codes: torch.Tensor | None = None) -> None:
         """Every input unit's log-value, (units, batch), into `out` (no autograd). `x` and
-        `missing` are as `domains.prepare` returns them."""
+        `missing` are as `domains.prepare` returns them; `codes` as `_codes` does, if known."""
         row = 0
-        for family, values in zip(self.family_list, self._leaf_values(x, missing, out)):
+        for family, values in zip(self.family_list,
+                                  self._leaf_values(x, missing, out, codes)):
             units = len(family.var)
             if values is not None:
                 out[row:row + units] = values
@@ -152,13 +179,13 @@ class CompiledCircuit(nn.Module):
         parts = [p for p in self._leaf_values(x, missing, None) if p is not None]
         return (torch.cat(parts) if len(parts) > 1 else parts[0]).to(self.dtype)
 
-    def _leaf_values(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor | None
-                     ) -> list[torch.Tensor | None]:
+    def _leaf_values(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor | None,
+                     codes: torch.Tensor | None = None) -> list[torch.Tensor | None]:
         """Per input block its (units, batch) log-values; with `out`, families over finite
         domains write theirs into it by lookup (and give None). Lookup tables serve every
         family whose variables all have finite domains, with or without autograd."""
         k = self.table_k
-        codes = torch.where(missing, float(k), x).t().long() if any(self.tabled) else None
+        codes = self._codes(x, missing) if codes is None else codes
         parts: list[torch.Tensor | None] = []
         row = 0
         for family, tabled in zip(self.family_list, self.tabled):
