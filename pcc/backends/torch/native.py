@@ -56,10 +56,13 @@ class SumKernel:
         if threads <= 1 or work < PARALLEL_ELEMENTS:
             part(0, total)
             return
-        if self.pool is None or self.pool._max_workers < threads:
-            self.pool = ThreadPoolExecutor(threads)
+        if self.pool is None or self.pool._max_workers < threads - 1:
+            self.pool = ThreadPoolExecutor(threads - 1)
         step = -(-total // threads)
-        list(self.pool.map(lambda s: part(s, min(s + step, total)), range(0, total, step)))
+        others = [self.pool.submit(part, s, min(s + step, total)) for s in range(step, total, step)]
+        part(0, min(step, total))  # the first piece on this thread
+        for other in others:
+            other.result()
 
     def sums(self, buf: torch.Tensor, index: torch.Tensor, log_w: torch.Tensor,
              out: torch.Tensor) -> None:
