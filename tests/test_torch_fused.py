@@ -184,8 +184,8 @@ def test_the_leaf_lookup_kernel_equals_a_gather(dtype):
 @needs_kernel
 def test_sums_of_indicators_become_lookups():
     b = CircuitBuilder([BINARY] * 3)
-    mixtures = [b.sum([b.indicator(v, 0), b.indicator(v, 1)], weights=[0.3 + 0.1 * v, 0.7 - 0.1 * v])
-                for v in range(3)]
+    mixtures = [b.sum([b.indicator(v, 0), b.indicator(v, 1)],
+                      weights=[0.3 + 0.1 * v, 0.7 - 0.1 * v]) for v in range(3)]
     b.sum([b.product(mixtures), b.product([b.bernoulli(v, 0.5) for v in range(3)])],
           weights=[0.6, 0.4])
     circuit = b.build()

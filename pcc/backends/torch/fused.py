@@ -136,10 +136,10 @@ class FusedPass:
         buf[NEG_INF_COLUMN] = NEG_INF
         for step in self.steps:
             op, log_w = step.op, log_ws[step.position]
-            if step.var is not None:
-                values = torch.logsumexp(log_w[:, :, None] + tables[step.index], 1)  # type: ignore[index]
-                self.kernel.lookup(values.contiguous(), codes, step.var,  # type: ignore[arg-type]
-                                   buf[op.start:op.stop])
+            if step.var is not None:  # each row's value per code of its variable, looked up
+                assert codes is not None and tables is not None and log_w is not None
+                values = torch.logsumexp(log_w[:, :, None] + tables[step.index], 1)
+                self.kernel.lookup(values.contiguous(), codes, step.var, buf[op.start:op.stop])
             elif step.index is None:
                 op.fast(buf, buf[op.start:op.stop], program.scratch, log_w)
             elif isinstance(op, SumOp):

@@ -4,8 +4,9 @@ Eager torch runs a sparse sum as a gather, an add, a max, exps, a sum and a log,
 over memory; the kernel does them in one vectorized pass over the input rows (and adds fused
 products' parts on the way). It is compiled with the system C compiler (`$CC`, else `cc`) into
 a cache folder (`$PCC_CACHE_DIR`, else `~/.cache/pcc`), keyed by the source, the flags, the
-compiler and the CPU, and loaded with ctypes. Without a compiler (or with `PCC_NATIVE=0`) `kernel()` is None and
-the backend keeps its torch ops: the results are the same either way (tests check both).
+compiler and the CPU, and loaded with ctypes. Where it cannot be built (no compiler: a warning
+says so once; not Linux; or `PCC_NATIVE=0`) `kernel()` is None and the backend keeps its torch
+ops: the results are the same either way (tests check both).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -140,5 +142,7 @@ def kernel() -> SumKernel | None:
         if not target.exists():
             _build(compiler, target)
         return SumKernel(ctypes.CDLL(str(target)))
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError) as error:
+        warnings.warn(f"pcc: the native CPU kernel is unavailable ({error}); the forward pass "
+                      "runs torch ops instead (slower; PCC_NATIVE=0 silences this)", stacklevel=2)
         return None

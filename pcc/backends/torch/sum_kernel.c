@@ -10,7 +10,8 @@
  * Every inner loop is branch-free and vectorizes. exp and log are inlined polynomials over the
  * only ranges they meet here (exp of [FLOOR, 0], log of [1, fan-in]): libm's vector versions
  * ran 5-10x slower on the many -inf inputs of indicator leaves.
- * Also the products that are not fused and the leaves' table lookup. The file includes itself once per floating type. */
+ * Also the products that are not fused and the leaves' table lookup. The file includes
+ * itself once per floating type. */
 #ifndef T
 #include <math.h>
 #include <stdint.h>
