@@ -91,3 +91,17 @@ def test_the_no_grad_fast_path_equals_reference(dtype, data):
         got = model(x)
     assert_logs_close(got, log_likelihood(circuit, x), TOLERANCE[dtype])
     assert_logs_close(model(x), got.double().numpy(), TOLERANCE[dtype])   # grad path agrees
+
+
+@pytest.mark.parametrize("start", [0.0, -2.0, 0.5])  # 0.5: not integer breaks, searched
+def test_histograms_with_unit_bins_on_a_real_variable(start):
+    from pcc.ir import REAL, CircuitBuilder
+
+    b = CircuitBuilder([REAL])
+    breaks = start + np.arange(4.0)
+    b.sum([b.histogram(0, breaks=np.tile(breaks, (2, 1)),
+                       densities=np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]]))],
+          weights=[[0.4, 0.6]])
+    circuit = b.build()
+    x = (start + np.array([[0.0], [0.5], [1.0], [2.999], [3.0], [-0.25], [1e-12], [np.nan]]))
+    assert_logs_close(compile(circuit, dtype=torch.float64)(x), log_likelihood(circuit, x), 1e-9)

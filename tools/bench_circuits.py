@@ -7,7 +7,8 @@ Generated (always available):
 - `pd`: a RAT-SPN / Poon-Domingos-like circuit: random balanced binary region trees, K-unit
   bernoulli leaves, each region a dense K-unit sum over the Kronecker product of its two halves
   (the fused einsum pattern), mixed by the root.
-Shipped (when their readers are registered in pcc.io): plants.psdd, the MNIST .jpc, libra msweb.
+Shipped (when their readers are registered in pcc.io): plants.psdd, the MNIST .jpc, libra msweb,
+and a learned SPFlow model (`spflow_shipped`).
 """
 
 from __future__ import annotations
@@ -139,3 +140,26 @@ def spflow_model(num_vars: int = 64, depth: int = 8, seed: int = 0) -> object | 
     assign_ids(root)
     rebuild_scopes_bottom_up(root)
     return root
+
+
+def spflow_shipped() -> tuple[Circuit, object, np.ndarray] | str:
+    """A real SPFlow model: the learned PLANTS SPN of ../shared/data (spn-compiler's text
+    format, which SPFlow's own parser does not read) given to SPFlow as the equation text that
+    pcc writes for it; with the plants test data. Or the reason it is unavailable."""
+    path = SHARED / "circuits" / "spflow_text" / "PLANTS_4000" / "structure.spn"
+    if not path.exists():
+        return f"{path} is absent"
+    try:
+        from spn.io.Text import str_to_spn
+        from spn.structure.leaves.histogram.Text import add_histogram_text_support
+        from spn.structure.leaves.parametric.Text import add_parametric_text_support
+    except ImportError as error:
+        return f"SPFlow is not installed ({error})"
+    from pcc.frontends.spflow_writer import format_equation
+    from pcc.io import load_circuit
+
+    add_parametric_text_support()
+    add_histogram_text_support()
+    circuit = load_circuit(path)
+    data = _csv(SHARED / "twenty" / "plants" / "plants.test.data.gz")
+    return circuit, str_to_spn(format_equation(circuit)), data

@@ -41,7 +41,8 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_circuits import SHIPPED, load_shipped, random_pd, random_sparse, rows, spflow_model  # noqa: E402
+from bench_circuits import (  # noqa: E402
+    SHIPPED, load_shipped, random_pd, random_sparse, rows, spflow_model, spflow_shipped)
 
 from pcc.backends.reference import log_likelihood  # noqa: E402
 from pcc.backends.torch import compile  # noqa: E402
@@ -171,7 +172,7 @@ def row(record: dict, e: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--circuits", default="sparse,pd,spflow," + ",".join(SHIPPED))
+    parser.add_argument("--circuits", default="sparse,pd,spflow,spflow-plants," + ",".join(SHIPPED))
     parser.add_argument("--batch-sizes", default="1,100,1000,10000",
                         type=lambda s: [int(v) for v in s.split(",")])
     parser.add_argument("--repeats", type=int, default=3)
@@ -205,6 +206,13 @@ def main() -> int:
 
             circuit = from_spflow(spflow_root)
             data = rng.integers(0, 2, (10_000, circuit.num_vars)).astype(float)
+        elif name == "spflow-plants":
+            real = spflow_shipped()
+            if isinstance(real, str):
+                skipped[name] = real
+                print(f"{name:<20} skipped: {real}")
+                continue
+            circuit, spflow_root, data = real
         else:
             loaded = load_shipped(name)
             if isinstance(loaded, str):

@@ -287,10 +287,18 @@ class Histogram(Family):
         self.register_buffer("log_width", torch.as_tensor(np.log(widths), dtype=dtype),
                              persistent=False)
         self.register_buffer("bins", torch.as_tensor(sizes, dtype=torch.long), persistent=False)
+        # breaks b, b + 1, b + 2, ... from an integer b (SPFlow's histograms of discrete data):
+        # the bin is floor(x) - b, exactly the last break <= x, without a search
+        steps = np.arange(width + 1)[None, :]
+        unit = np.where(steps <= sizes[:, None], breaks == breaks[:, :1] + steps, True)
+        self.unit_bins = bool(unit.all() and np.all(breaks[:, 0] == np.floor(breaks[:, 0])))
 
     def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
-        # the bin of x is the last break <= x (searchsorted in float64, as the reference)
-        bin = torch.searchsorted(self.breaks, xs.contiguous(), right=True) - 1
+        # the bin of x is the last break <= x (in float64, as the reference)
+        if self.unit_bins:
+            bin = (torch.floor(xs) - self.breaks[:, :1]).long()
+        else:
+            bin = torch.searchsorted(self.breaks, xs.contiguous(), right=True) - 1
         inside = (bin >= 0) & (bin < self.bins[:, None])
         log_density = self.table() - self.log_width
         return torch.where(inside, log_density.gather(1, bin.clamp(min=0, max=log_density.shape[1] - 1)), NEG_INF)
