@@ -293,6 +293,16 @@ class Histogram(Family):
         unit = np.where(steps <= sizes[:, None], breaks == breaks[:, :1] + steps, True)
         self.unit_bins = bool(unit.all() and np.all(breaks[:, 0] == np.floor(breaks[:, 0])))
 
+    def forward(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
+        native = kernel() if x.device.type == "cpu" and self.unit_bins else None
+        if native is None or (torch.is_grad_enabled() and self.table.theta.requires_grad):
+            return super().forward(x, missing)
+        out = torch.empty((len(self.var), x.shape[0]), dtype=self.dtype)
+        native.unit_bins((self.table() - self.log_width).contiguous(),
+                         self.breaks[:, 0].contiguous(), self.bins, x.t().contiguous(),
+                         missing.t().contiguous().to(torch.uint8), self.var, out)
+        return out
+
     def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
         # the bin of x is the last break <= x (in float64, as the reference)
         if self.unit_bins:

@@ -34,14 +34,15 @@ I = ctypes.c_int64
 
 
 class SumKernel:
-    """The loaded library for float32 and float64 CPU tensors: `sums` (fused sums), `products`
-    and `lookup` (the leaves). Work is split over torch's CPU threads (ctypes releases the
-    GIL)."""
+    """The loaded library for float32 and float64 CPU tensors: `sums` (fused sums), `products`,
+    `lookup` (leaves by value table) and `unit_bins` (histogram leaves). Sums and products are
+    split over torch's CPU threads (ctypes releases the GIL)."""
 
     def __init__(self, library: ctypes.CDLL):
         signatures = {"sum_of_products": [P, I, I, P, I, I, I, P, P],
                       "add_rows": [P, I, I, P, I, I, P, I],
-                      "lookup": [P, I, P, I, P, I, P]}
+                      "lookup": [P, I, P, I, P, I, P],
+                      "unit_bins": [P, I, P, P, P, P, I, P, I, P]}
         self.functions: dict[tuple[str, torch.dtype], Callable[..., None]] = {}
         for name, argtypes in signatures.items():
             for dtype, suffix in ((torch.float32, "f32"), (torch.float64, "f64")):
@@ -101,6 +102,17 @@ class SumKernel:
         self.functions["lookup", out.dtype](table.data_ptr(), table.shape[1], codes.data_ptr(),
                                             codes.shape[1], var.data_ptr(), len(var),
                                             out.data_ptr())
+
+
+    def unit_bins(self, log_density: torch.Tensor, first: torch.Tensor, bins: torch.Tensor,
+                  xt: torch.Tensor, missing: torch.Tensor, var: torch.Tensor,
+                  out: torch.Tensor) -> None:
+        """Histograms of bins [b, b + 1), ...: out[r] = log_density[r, floor(x) - first[r]],
+        -inf outside, 0 where missing; `xt` float64 and `missing` uint8, (vars, batch)."""
+        self.functions["unit_bins", out.dtype](
+            log_density.data_ptr(), log_density.shape[1], first.data_ptr(), bins.data_ptr(),
+            xt.data_ptr(), missing.data_ptr(), xt.shape[1], var.data_ptr(), len(var),
+            out.data_ptr())
 
 
 def _cache_dir() -> Path:
