@@ -298,10 +298,13 @@ class Histogram(Family):
         if native is None or (torch.is_grad_enabled() and self.table.theta.requires_grad):
             return super().forward(x, missing)
         out = torch.empty((len(self.var), x.shape[0]), dtype=self.dtype)
-        native.unit_bins((self.table() - self.log_width).contiguous(),
+        native.unit_bins(self._log_density().contiguous(),
                          self.breaks[:, 0].contiguous(), self.bins, x.t().contiguous(),
                          missing.t().contiguous().to(torch.uint8), self.var, out)
         return out
+
+    def _log_density(self) -> torch.Tensor:
+        return self.table() - self.log_width
 
     def log_prob(self, xs: torch.Tensor) -> torch.Tensor:
         # the bin of x is the last break <= x (in float64, as the reference)
@@ -310,7 +313,7 @@ class Histogram(Family):
         else:
             bin = torch.searchsorted(self.breaks, xs.contiguous(), right=True) - 1
         inside = (bin >= 0) & (bin < self.bins[:, None])
-        log_density = self.table() - self.log_width
+        log_density = self._log_density()
         return torch.where(inside, log_density.gather(1, bin.clamp(min=0, max=log_density.shape[1] - 1)), NEG_INF)
 
     def params(self, start: int, stop: int) -> Params:

@@ -39,8 +39,8 @@ class SumKernel:
     split over torch's CPU threads (ctypes releases the GIL)."""
 
     def __init__(self, library: ctypes.CDLL):
-        signatures = {"sum_of_products": [P, I, I, P, I, I, I, P, P],
-                      "add_rows": [P, I, I, P, I, I, P, I],
+        signatures = {"sum_of_products": [P, I, P, I, I, I, P, P],
+                      "add_rows": [P, I, P, I, I, P, I],
                       "lookup": [P, I, P, I, P, I, P],
                       "unit_bins": [P, I, P, P, P, P, I, P, I, P]}
         self.functions: dict[tuple[str, torch.dtype], Callable[..., None]] = {}
@@ -52,6 +52,7 @@ class SumKernel:
         library.max_fan_in.restype = I
         self.max_fan_in = int(library.max_fan_in())
         self.pool: ThreadPoolExecutor | None = None
+        self.workers = 0
 
     def _split(self, total: int, work: int, part) -> None:
         """part(start, stop) over [0, total), in one piece per thread when `work` is large."""
@@ -59,10 +60,12 @@ class SumKernel:
         if threads <= 1 or work < PARALLEL_ELEMENTS:
             part(0, total)
             return
-        if self.pool is None or self.pool._max_workers < threads - 1:
-            self.pool = ThreadPoolExecutor(threads - 1)
+        if self.workers < threads - 1:
+            self.pool, self.workers = ThreadPoolExecutor(threads - 1), threads - 1
         step = -(-total // threads)
-        others = [self.pool.submit(part, s, min(s + step, total)) for s in range(step, total, step)]
+        assert self.pool is not None
+        others = [self.pool.submit(part, s, min(s + step, total))
+                  for s in range(step, total, step)]
         part(0, min(step, total))  # the first piece on this thread
         for other in others:
             other.result()
@@ -76,7 +79,7 @@ class SumKernel:
         function = self.functions["sum_of_products", buf.dtype]
 
         def part(start: int, stop: int) -> None:
-            function(buf.data_ptr(), batch, batch, index.data_ptr() + start * fan_in * parts * 8,
+            function(buf.data_ptr(), batch, index.data_ptr() + start * fan_in * parts * 8,
                      stop - start, fan_in, parts, log_w.data_ptr() + start * fan_in * item,
                      out.data_ptr() + start * batch * item)
 
@@ -90,7 +93,7 @@ class SumKernel:
         function = self.functions["add_rows", buf.dtype]
 
         def part(first: int, stop: int) -> None:
-            function(buf.data_ptr(), batch, batch, index.data_ptr() + first * parts * 8,
+            function(buf.data_ptr(), batch, index.data_ptr() + first * parts * 8,
                      stop - first, parts, 0 if columns is None else columns.data_ptr() +
                      first * 8, start + first)
 

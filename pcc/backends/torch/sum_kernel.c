@@ -107,7 +107,7 @@ static inline T LOG(T x) {
 /* one row's outputs for examples b0..b0+n-1; inlined twice, for whole tiles (n a constant:
  * loops without remainders) and for the last, partial one */
 static inline __attribute__((always_inline)) void SUM_TILE(
-        const T *buf, int64_t stride, int64_t b0, const int64_t n, const int64_t *ir,
+        const T *buf, int64_t batch, int64_t b0, const int64_t n, const int64_t *ir,
         int64_t fan_in, int64_t parts, const T *lw, T *o) {
     T v[MAX_FAN_IN][TILE], m[TILE], s[TILE];
     #pragma omp simd
@@ -124,7 +124,7 @@ static inline __attribute__((always_inline)) void SUM_TILE(
             const int64_t column = ir[f * parts + p];
             if (column == ZERO_COLUMN)      /* log 1: padding */
                 continue;
-            const T *x = buf + column * stride + b0;
+            const T *x = buf + column * batch + b0;
             #pragma omp simd
             for (int64_t t = 0; t < n; t++) vf[t] += x[t];
         }
@@ -150,32 +150,32 @@ static inline __attribute__((always_inline)) void SUM_TILE(
     }
 }
 
-void NAME(const T *buf, int64_t stride, int64_t batch, const int64_t *idx, int64_t rows,
+void NAME(const T *buf, int64_t batch, const int64_t *idx, int64_t rows,
           int64_t fan_in, int64_t parts, const T *logw, T *out) {
     for (int64_t r = 0; r < rows; r++) {
         const int64_t *ir = idx + r * fan_in * parts;
         int64_t b0 = 0;
         for (; b0 + TILE <= batch; b0 += TILE)
-            SUM_TILE(buf, stride, b0, TILE, ir, fan_in, parts, logw + r * fan_in,
-                     out + r * stride + b0);
+            SUM_TILE(buf, batch, b0, TILE, ir, fan_in, parts, logw + r * fan_in,
+                     out + r * batch + b0);
         if (b0 < batch)
-            SUM_TILE(buf, stride, b0, batch - b0, ir, fan_in, parts, logw + r * fan_in,
-                     out + r * stride + b0);
+            SUM_TILE(buf, batch, b0, batch - b0, ir, fan_in, parts, logw + r * fan_in,
+                     out + r * batch + b0);
     }
 }
 
 /* products: buf[column r] = sum_p buf[idx[r, p]], column r being columns[r], or start + r */
-void ADD_ROWS(T *buf, int64_t stride, int64_t batch, const int64_t *idx, int64_t rows,
+void ADD_ROWS(T *buf, int64_t batch, const int64_t *idx, int64_t rows,
               int64_t parts, const int64_t *columns, int64_t start) {
     for (int64_t r = 0; r < rows; r++) {
-        T *o = buf + (columns ? columns[r] : start + r) * stride;
+        T *o = buf + (columns ? columns[r] : start + r) * batch;
         #pragma omp simd
         for (int64_t b = 0; b < batch; b++) o[b] = 0;
         for (int64_t p = 0; p < parts; p++) {
             const int64_t column = idx[r * parts + p];
             if (column == ZERO_COLUMN)
                 continue;
-            const T *x = buf + column * stride;
+            const T *x = buf + column * batch;
             #pragma omp simd
             for (int64_t b = 0; b < batch; b++) o[b] += x[b];
         }
