@@ -113,15 +113,14 @@ def cases():  # type: ignore[no-untyped-def]
 def _worker(out: Path) -> None:
     import torch
 
-    from pcc.distributed import DistOptions, fit_distributed, setup
-    from pcc.distributed.shard import shard_bounds
-    from pcc.learn import fit
+    from pcc.distributed import DistOptions, DistributedWorld, fit_distributed, setup
+    from pcc.learn import fit, shard_bounds
 
     group = setup(timeout=60)
     for name, (leaf, train, valid, config, split) in cases().items():
         model = tiny_model(leaf)
-        if split is None:  # the whole set on every rank, through fit's flag
-            history = fit(model, train, valid, replace(config, distributed=True))
+        if split is None:  # the whole set on every rank, through fit's world
+            history = fit(model, train, valid, config, DistributedWorld(group))
         else:
             bounds = [(0, split), (split, len(train))][group.rank]
             vb = shard_bounds(len(valid), group.rank, group.world) if valid is not None else None

@@ -30,7 +30,7 @@ def circuit_path(relative: str) -> Path:
 @lru_cache(maxsize=None)
 def twenty(name: str, split: str = "test") -> np.ndarray:
     """A twenty-datasets split as a float matrix (read with pcc's own data reader)."""
-    from pcc.io.datafile import read_data
+    from pcc.data import read_data
 
     need_shared()
     return read_data(TWENTY / name / f"{name}.{split}.data.gz").values

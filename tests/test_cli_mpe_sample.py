@@ -12,7 +12,7 @@ from pcc.backends.reference import log_likelihood
 from pcc.backends.reference.queries import mpe as reference_mpe
 from pcc.cli.main import main
 from pcc.io import save_circuit
-from pcc.io.datafile import read_data
+from pcc.data import read_data
 from pcc.ir import BINARY, REAL, CircuitBuilder, categorical
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from pcc.distributed import DistributedError, Shard, shard_bounds
+from pcc.distributed import DistributedError, DistributedWorld
 from pcc.distributed.group import Group
-from pcc.learn import TrainConfig, fit
+from pcc.learn import Shard, TrainConfig, fit, shard_bounds
 from tests.distributed_helpers import cases, finish, launch, tiny_model
 
 
@@ -66,9 +66,9 @@ def test_a_rank_picks_its_rows_of_a_global_batch_in_batch_order():
     shard = Shard(rows[4:8], start=4, total=10)
     np.testing.assert_array_equal(shard.pick(np.array([9, 6, 0, 4, 7, 5]))[:, 0], [60, 40, 70, 50])
     assert len(shard.pick(np.array([0, 1, 9]))) == 0
-    group = Group(1, 2, 1, "gloo", torch.device("cpu"), 10.0)
+    world = DistributedWorld(Group(1, 2, 1, "gloo", torch.device("cpu"), 10.0))
     whole = np.zeros((5, 3))
-    assert Shard.of(whole, group).start == 2 and len(Shard.of(whole, group).rows) == 3
+    assert world.shard(whole).start == 2 and len(world.shard(whole).rows) == 3
 
 
 def test_setup_without_torchrun_environment_names_what_is_missing(monkeypatch):
@@ -93,7 +93,7 @@ def test_pcc_train_distributed_outside_torchrun_is_a_one_line_error(monkeypatch,
     assert err.startswith("pcc train: error: distributed training needs the environment "
                           "torchrun sets") and "\n" not in err
     assert main([*common, "--checkpoint-every", "5"]) == 2
-    assert "--checkpoint-every works with --distributed only" in capsys.readouterr().err
+    assert "--checkpoint-every needs --checkpoint FILE" in capsys.readouterr().err
 
 
 @pytest.fixture()
@@ -114,7 +114,8 @@ def one_rank(monkeypatch):
 def test_a_checkpoint_for_other_data_or_options_is_refused(one_rank, tmp_path):
     from dataclasses import replace
 
-    from pcc.distributed import CheckpointError, fit_distributed
+    from pcc.distributed import fit_distributed
+    from pcc.learn import CheckpointError
     from tests.distributed_helpers import tiny_data
 
     data = tiny_data(40)
@@ -125,7 +126,7 @@ def test_a_checkpoint_for_other_data_or_options_is_refused(one_rank, tmp_path):
     with pytest.raises(CheckpointError, match="batch_size=10, this run has batch_size=20"):
         fit_distributed(tiny_model(), data, None, replace(config, batch_size=20))
     torch.save({"model": {}}, tmp_path / "plain")
-    with pytest.raises(CheckpointError, match="not a checkpoint of distributed training"):
+    with pytest.raises(CheckpointError, match="not a pcc training checkpoint"):
         fit_distributed(tiny_model(), data, None,
                         replace(config, checkpoint=str(tmp_path / "plain")))
     # resuming a finished run trains no further and ends with the saved parameters

@@ -141,7 +141,7 @@ def test_file_errors(tmp_path: Path) -> None:
 
 
 def test_data_columns_must_match(tmp_path: Path) -> None:
-    from pcc.io.datafile import check_columns, read_data
+    from pcc.data import check_columns, read_data
     from pcc.ir import BINARY
 
     path = tmp_path / "d.data"

@@ -156,7 +156,7 @@ def test_fuzz_spflow_equation() -> None:
 
 
 def test_fuzz_data_file() -> None:
-    from pcc.io.datafile import check_columns, read_data
+    from pcc.data import check_columns, read_data
     from pcc.ir import BINARY
 
     with tempfile.TemporaryDirectory() as tmp:

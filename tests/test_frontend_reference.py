@@ -102,7 +102,7 @@ LIBRA = [
 @pytest.mark.parametrize("path, finite_mean, zero_rows", LIBRA,
                          ids=[p.rsplit("/", 1)[1] for p, _, _ in LIBRA])
 def test_libra_msweb(path: str, finite_mean: float, zero_rows: tuple[int, ...]) -> None:
-    from pcc.io.datafile import read_data
+    from pcc.data import read_data
 
     circuit = load_circuit(circuit_path(path))
     ll = batched_ll(circuit, read_data(circuit_path("libra/msweb/msweb.test")).values)
@@ -114,7 +114,7 @@ def test_libra_msweb(path: str, finite_mean: float, zero_rows: tuple[int, ...]) 
 @pytest.mark.parametrize("k", [1, 2])
 def test_libra_acopt_per_example_scores(k: int) -> None:
     """Libra's own mscore output (msweb-test{k}.txt), row by row."""
-    from pcc.io.datafile import read_data
+    from pcc.data import read_data
 
     lines = circuit_path(f"libra/msweb/msweb-test{k}.txt").read_text().splitlines()
     expected = [float(t) for t in lines[1:] if t.strip() and not t.startswith("avg")]
@@ -127,7 +127,7 @@ def test_libra_acopt_per_example_scores(k: int) -> None:
 
 
 def test_libra_alarm_non_binary() -> None:
-    from pcc.io.datafile import read_data
+    from pcc.data import read_data
 
     circuit = load_circuit(circuit_path("libra/alarm_acbn/alarm-test2.ac"))
     assert max(d.size for d in circuit.domains) == 4
@@ -136,7 +136,7 @@ def test_libra_alarm_non_binary() -> None:
 
 
 def test_libra_model19_spn_and_model22_ac_agree() -> None:
-    from pcc.io.datafile import read_data
+    from pcc.data import read_data
 
     spn = load_circuit(circuit_path("libra/inference_model19/model19.spn"))
     ac = load_circuit(circuit_path("libra/inference_model19/model22.ac"))

@@ -155,7 +155,7 @@ def test_shared_children_stay_one_group() -> None:
 
 def test_documented_differences_from_spflow() -> None:
     """docs/frontends.md: pcc never clamps, and never gives probability 1 outside a table."""
-    from pcc.io.datafile import DataFile, check_columns
+    from pcc.data import DataFile, check_columns
 
     cat = Categorical(p=[0.4, 0.6], scope=0)
     hist = Histogram([0.0, 1.0, 2.0], [0.5, 0.5], [0.5, 1.5], scope=1)

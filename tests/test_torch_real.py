@@ -39,7 +39,7 @@ def _read(path: Path):
 
 def load(shared: Path, circuit: str, data: str | None):
     try:
-        from pcc.io.datafile import check_columns, read_data
+        from pcc.data import check_columns, read_data
     except ImportError as error:
         pytest.skip(f"readers not available: {error}")
     if not (shared / circuit).exists() or (data and not (shared / data).exists()):
@@ -78,7 +78,7 @@ def check(model, x, expected, tol):
 @pytest.mark.parametrize("device", DEVICES)
 def test_the_mnist_circuit_gives_its_published_first_rows(shared_data, device):
     c, _ = load(shared_data, "circuits/jpc/mnist_cats8_181.jpc", None)
-    from pcc.io.idx import read_idx
+    from pcc.data import read_idx
 
     images = read_idx(shared_data / "mnist" / "t10k-images-idx3-ubyte.gz")[:3]
     x = (images.reshape(3, -1) / 255.0 > 0.5).astype(np.float64)

@@ -76,7 +76,7 @@ def _csv(path: Path) -> np.ndarray:
 
 
 def _mnist() -> np.ndarray:
-    from pcc.io.idx import read_idx
+    from pcc.data import read_idx
 
     images = read_idx(SHARED / "mnist" / "t10k-images-idx3-ubyte.gz")
     return (images.reshape(len(images), -1) / 255.0 > 0.5).astype(np.float64)

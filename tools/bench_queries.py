@@ -66,7 +66,7 @@ def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     from pcc.backends.reference import log_likelihood
     from pcc.io import load_circuit
-    from pcc.io.idx import load_mnist
+    from pcc.data import load_mnist
 
     torch.set_num_threads(args.threads)
     circuit = load_circuit(CIRCUIT)

@@ -44,7 +44,7 @@ def train(args: argparse.Namespace) -> None:
 
 def digits(count_per_class: int) -> tuple[np.ndarray, np.ndarray]:
     """The first test images of each class 0..9, binarized at 127, and their labels."""
-    from pcc.io.idx import load_mnist
+    from pcc.data import load_mnist
 
     images, labels = load_mnist(MNIST, "test")
     picks = np.concatenate([np.flatnonzero(labels == c)[:count_per_class] for c in range(10)])

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from pcc.backends.torch import compile  # noqa: E402
 from pcc.learn import TrainConfig, fit, mean_log_likelihood  # noqa: E402
-from pcc.learn.datasets import read_data  # noqa: E402
+from pcc.data import read_data  # noqa: E402
 from pcc.regions import build_circuit, hclt, random_binary_trees  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "twenty"
@@ -42,7 +42,7 @@ PUBLISHED_HCLT = {
 
 def load(name: str, limit: int | None, folder: Path = DATA
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    splits = [read_data(folder / name / f"{name}.{split}.data.gz")[0]
+    splits = [read_data(folder / name / f"{name}.{split}.data.gz").values
               for split in ("train", "valid", "test")]
     if limit:
         rng = np.random.default_rng(0)

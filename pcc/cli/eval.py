@@ -84,7 +84,7 @@ def summary(ll: np.ndarray, weights: np.ndarray | None) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pcc.io.datafile import check_columns, read_data
+    from pcc.data import check_columns, read_data
 
     circuit = read_circuit(args)
     data = read_data(args.data)

@@ -72,7 +72,7 @@ def write_rows(path: str, values: np.ndarray, domains: Sequence[Domain],
 
 
 def run(args: argparse.Namespace) -> int:
-    from pcc.io.datafile import check_columns, read_data
+    from pcc.data import check_columns, read_data
 
     circuit = read_circuit(args)
     data = read_data(args.data)

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pcc.io.datafile import check_columns, read_data
+    from pcc.data import check_columns, read_data
 
     if args.num_samples < 1:
         raise UsageError(f"-n must be at least 1, got {args.num_samples}")

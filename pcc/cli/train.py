@@ -1,8 +1,10 @@
-"""Train a region-graph circuit (EiNet, RAT-SPN, HCLT) on data and save it as a .pcc file.
+"""Train a circuit on data and save it as a .pcc file: a new region-graph circuit (EiNet,
+RAT-SPN, HCLT), or one read from a file (a PSDD, an SPFlow model, a .pcc) to fine-tune.
 
     pcc train --structure rat --data nltcs.train.data.gz --valid nltcs.valid.data.gz \\
         --test nltcs.test.data.gz --units 16 --epochs 20 --em -o nltcs.pcc
     pcc train --structure pd --data mnist/ --test mnist/ --units 10 --epochs 5 -o mnist.pcc
+    pcc train --init nltcs.psdd --data nltcs.train.data.gz --epochs 5 --em -o nltcs.pcc
     torchrun --nproc-per-node 2 -m pcc.cli.main train --distributed ...   # docs/distributed.md
 
 Data: comma-separated .data[.gz] files (NaN, '?' or empty = missing), IDX files, or a folder of
@@ -16,19 +18,26 @@ import time
 
 import numpy as np
 
-STRUCTURES = ("rat", "pd", "qt", "hclt", "chain")
+from pcc.regions.policy import STRUCTURES
+
+# the options that describe a new region-graph circuit: not used with --init
+STRUCTURE_OPTIONS = ("units", "input_units", "leaf", "sum_product", "depth", "shape")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--structure", choices=STRUCTURES, required=True,
-                        help="region graph: RAT-SPN, Poon-Domingos, quad-tree, HCLT, chain")
+    start = parser.add_mutually_exclusive_group(required=True)
+    start.add_argument("--structure", choices=STRUCTURES,
+                       help="a new region graph: RAT-SPN, Poon-Domingos, quad-tree, HCLT, chain")
+    start.add_argument("--init", metavar="FILE",
+                       help="start from this circuit file (any format pcc reads) instead")
+    parser.add_argument("--format", help="--init: the file's format (default: from its name)")
     parser.add_argument("--data", required=True, metavar="TRAIN", help="training data")
     parser.add_argument("--valid", metavar="V", help="validation data (early stopping)")
     parser.add_argument("--test", metavar="T", help="test data (reported at the end)")
     parser.add_argument("--valid-fraction", type=float, default=0.0,
                         help="hold out this share of TRAIN for validation when --valid is unset")
     parser.add_argument("--limit", type=int, help="use only the first N training rows")
-    parser.add_argument("--units", "-K", type=int, required=True, help="units per region")
+    parser.add_argument("--units", "-K", type=int, help="units per region (with --structure)")
     parser.add_argument("--input-units", type=int, help="units per leaf (default: --units)")
     parser.add_argument("--leaf", default=None,
                         choices=("bernoulli", "categorical", "binomial", "gaussian"),
@@ -61,13 +70,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--checkpoint", help="checkpoint file (resumed from when it exists)")
+    parser.add_argument("--checkpoint-every", type=int, metavar="N",
+                        help="also checkpoint every N mini-batches (needs --checkpoint)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--distributed", action="store_true",
                         help="one rank of a torchrun job: train data-parallel (docs/distributed.md)")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="--distributed: seconds to wait for a silent rank before failing")
-    parser.add_argument("--checkpoint-every", type=int, metavar="N",
-                        help="--distributed: also checkpoint every N mini-batches")
     parser.add_argument("-o", "--out", required=True, help="the trained circuit (.pcc)")
 
 
@@ -75,117 +84,90 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from pcc.backends.torch import compile
+    from pcc.cli.common import UsageError
+    from pcc.data import binarize, hold_out, read_data, unweighted
     from pcc.io import save_circuit
-    from pcc.ir.errors import PccError
-    from pcc.learn import TrainConfig, fit, mean_log_likelihood
-    from pcc.learn.datasets import read_data
+    from pcc.learn import LOCAL, TrainConfig, World, fit, mean_log_likelihood
 
-    if args.checkpoint_every is not None and not args.distributed:
-        raise PccError("--checkpoint-every works with --distributed only")
-    group = None
+    _check_usage(args, UsageError)
+    world: World = LOCAL
     if args.distributed:  # join first: a missing torchrun environment fails before any work
-        from pcc.distributed import setup
+        from pcc.distributed import DistributedWorld, setup
 
-        group = setup(timeout=args.timeout)
-    train, shape = read_data(args.data, "train")
-    valid = read_data(args.valid, "test")[0] if args.valid else None
-    test = read_data(args.test, "test")[0] if args.test else None
+        world = DistributedWorld(setup(timeout=args.timeout))
+    first = read_data(args.data, "train")
+    train, shape = unweighted(first), first.image_shape
+    valid = unweighted(read_data(args.valid, "test")) if args.valid else None
+    test = unweighted(read_data(args.test, "test")) if args.test else None
     if args.limit:
         train = train[: args.limit]
     if valid is None and args.valid_fraction > 0:
-        order = np.random.default_rng(args.seed).permutation(len(train))
-        cut = len(train) - int(round(args.valid_fraction * len(train)))
-        train, valid = train[order[:cut]], train[order[cut:]]
+        train, valid = hold_out(train, args.valid_fraction, args.seed)
     if args.binarize is not None:
-        train = _binarize(train, args.binarize)
-        valid = None if valid is None else _binarize(valid, args.binarize)
-        test = None if test is None else _binarize(test, args.binarize)
-    circuit = _structure_circuit(args, train, shape)
+        train = binarize(train, args.binarize)
+        valid = None if valid is None else binarize(valid, args.binarize)
+        test = None if test is None else binarize(test, args.binarize)
+    circuit, what = _start_circuit(args, train, shape, valid, test)
     started = time.perf_counter()
-    model = compile(circuit, dtype=getattr(torch, args.dtype),
-                    device=None if group is None else group.device)
+    model = compile(circuit, dtype=getattr(torch, args.dtype), device=world.device)
     config = TrainConfig(method=args.method, epochs=args.epochs,
                          batch_size=args.batch_size or None, step_size=args.step_size,
                          step_decay=args.step_decay,
                          prior=TrainConfig.prior if args.prior is None else args.prior,
                          lr=args.lr, patience=args.patience, seed=args.seed,
-                         checkpoint=args.checkpoint, progress=not args.no_progress,
-                         time_limit=args.time_limit, distributed=group is not None)
-    if group is None:
-        history = fit(model, train, valid, config)
-    else:
-        from pcc.distributed import DistOptions, fit_distributed
-
-        options = DistOptions(timeout=args.timeout, checkpoint_every=args.checkpoint_every)
-        history = fit_distributed(model, train, valid, config, options)
+                         checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+                         progress=not args.no_progress, time_limit=args.time_limit,
+                         # a circuit from a file is fine-tuned from its own parameters
+                         init="model" if args.init else TrainConfig.init)
+    history = fit(model, train, valid, config, world)
     seconds = time.perf_counter() - started
-    leader = group is None or group.leader  # with --distributed, rank 0 writes and prints
-    if leader:
+    if world.leader:  # with --distributed, rank 0 writes and prints
         save_circuit(model.to_circuit(), args.out)
-        print(f"{args.structure} {len(circuit)} groups, {circuit.num_units} units; "
+        print(f"{what} {len(circuit)} groups, {circuit.num_units} units; "
               f"{len(history.train)} epochs in {seconds:.1f} s; wrote {args.out}")
     for name, rows in (("train", train), ("valid", valid), ("test", test)):
         if rows is not None:
-            ll = mean_log_likelihood(model, rows) if group is None else \
-                _shared_mean_log_likelihood(model, rows, group)
-            if not leader:
-                continue
-            bpd = -ll / rows.shape[1] / np.log(2)
-            print(f"{name} log-likelihood {ll:.4f} nats/example ({bpd:.4f} bits/dim)")
-    if group is not None:
+            ll = mean_log_likelihood(model, rows, world=world)  # each rank its block
+            if world.leader:
+                bpd = -ll / rows.shape[1] / np.log(2)
+                print(f"{name} log-likelihood {ll:.4f} nats/example ({bpd:.4f} bits/dim)")
+    if args.distributed:
         from pcc.distributed import shutdown
 
         shutdown()
     return 0
 
 
-def _shared_mean_log_likelihood(model, rows: np.ndarray, group) -> float:  # type: ignore[no-untyped-def]
-    """Mean log-likelihood of `rows` with each rank evaluating its shard (the same on all)."""
-    from pcc.distributed import Shard, mean_log_likelihood
+def _check_usage(args: argparse.Namespace, error: type[Exception]) -> None:
+    if args.checkpoint_every is not None and not args.checkpoint:
+        raise error("--checkpoint-every needs --checkpoint FILE")
+    if args.init:
+        given = [f"--{name.replace('_', '-')}" for name in STRUCTURE_OPTIONS
+                 if getattr(args, name) is not None]
+        if given:
+            raise error(f"{', '.join(given)}: options of a new --structure, not of --init")
+    elif args.format:
+        raise error("--format names the format of the --init file")
+    elif args.units is None:
+        raise error("--structure needs --units K")
 
-    return mean_log_likelihood(model, Shard.of(rows, group), group)
 
+def _start_circuit(args: argparse.Namespace, train: np.ndarray, shape: tuple[int, ...] | None,
+                   *held_out: np.ndarray | None):  # type: ignore[no-untyped-def]
+    """(the circuit to train, what to call it): read from --init, or built by --structure."""
+    from pcc.data import check_data
+    from pcc.io import load_circuit
+    from pcc.regions.policy import StructureSpec, circuit_for_data
 
-def _binarize(data: np.ndarray, threshold: float) -> np.ndarray:
-    return np.where(np.isnan(data), np.nan, (data > threshold).astype(np.float64))
-
-
-def _structure_circuit(args: argparse.Namespace, train: np.ndarray,
-                       shape: tuple[int, ...] | None):  # type: ignore[no-untyped-def]
-    """The region graph named by --structure, built into a circuit for this data."""
-    from pcc.ir import BINARY, DataError, categorical
-    from pcc.regions import (build_circuit, hclt, linear_chain, poon_domingos, quad_tree,
-                             random_binary_trees)
-
-    num_vars = train.shape[1]
-    observed = train[~np.isnan(train)]
-    top = int(observed.max()) if observed.size else 1
-    if np.any(observed != np.round(observed)) or np.any(observed < 0):
-        leaf, domains = args.leaf or "gaussian", None
-    else:
-        leaf = args.leaf or ("bernoulli" if top <= 1 else "binomial")
-        size = 2 if top <= 1 else top + 1
-        if leaf == "bernoulli" and top > 1:
-            raise DataError(f"bernoulli leaves need 0/1 data, the training data reach {top}")
-        domains = [BINARY if size == 2 else categorical(size)] * num_vars
-    if args.shape:
-        shape = tuple(int(s) for s in args.shape.lower().split("x"))
-    if args.structure in ("pd", "qt") and (shape is None or int(np.prod(shape)) != num_vars):
-        raise DataError(f"--structure {args.structure} needs an image shape with {num_vars} "
-                        "pixels (--shape HxW)")
-    if args.structure == "rat":
-        depth = args.depth or max(1, min(5, int(np.log2(max(num_vars, 2)))))
-        graph = random_binary_trees(num_vars, depth, args.repetitions, seed=args.seed)
-    elif args.structure == "pd":
-        deltas = [int(d) for d in args.delta.split(",")]
-        graph = poon_domingos(shape, deltas)  # type: ignore[arg-type]
-    elif args.structure == "qt":
-        graph = quad_tree(shape, args.splits)  # type: ignore[arg-type]
-    elif args.structure == "hclt":
-        graph = hclt(train)
-    else:
-        graph = linear_chain(num_vars)
-    default_sp = "cp" if args.structure in ("hclt", "chain") else "tucker"
-    return build_circuit(graph, units=args.units, input_units=args.input_units, leaf=leaf,
-                         sum_product=args.sum_product or default_sp, seed=args.seed,
-                         domains=domains, cp_leaf_sums=args.structure != "hclt")
+    if args.init:
+        circuit = load_circuit(args.init, format=args.format)
+        for rows in (train, *held_out):  # data that do not fit: an error naming row and column
+            if rows is not None:
+                check_data(rows, circuit.domains)
+        return circuit, args.init
+    spec = StructureSpec(
+        args.structure, units=args.units, input_units=args.input_units, leaf=args.leaf,
+        sum_product=args.sum_product, depth=args.depth, repetitions=args.repetitions,
+        deltas=tuple(int(d) for d in args.delta.split(",")), splits=args.splits, seed=args.seed,
+        shape=tuple(int(s) for s in args.shape.lower().split("x")) if args.shape else None)
+    return circuit_for_data(spec, train, shape), args.structure

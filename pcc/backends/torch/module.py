@@ -15,7 +15,7 @@ from pcc.backends.torch.blocks import (
     SumOp,
     run_blocks,
 )
-from pcc.backends.torch.data import DomainTable, variable_mask
+from pcc.data.tensors import DomainTable, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
 from pcc.backends.torch.fused import FusedPass

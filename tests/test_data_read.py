@@ -1,4 +1,5 @@
-"""IDX reader (MNIST files) and the `.data` table reader used by `pcc train`."""
+"""`pcc.data`: the IDX reader (MNIST files), the `.data` table reader and the one `read_data`
+that `pcc train`, `pcc eval` and the tools use."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import struct
 import numpy as np
 import pytest
 
-from pcc.io.idx import load_mnist, read_idx
+from pcc.data import (binarize, hold_out, load_mnist, read_data, read_idx, read_table,
+                      unweighted)
 from pcc.ir import FormatError
-from pcc.learn.datasets import read_data, read_table
 
 
 def _idx(array: np.ndarray, code: int = 0x08) -> bytes:
@@ -50,8 +51,11 @@ def test_mnist_folder(tmp_path):
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx(labels))
     x, y = load_mnist(tmp_path, "test")
     assert x.shape == (5, 16) and np.array_equal(y, labels)
-    data, shape = read_data(tmp_path, "test")
-    assert shape == (4, 4) and np.array_equal(data, images.reshape(5, 16))
+    data = read_data(tmp_path, "test")
+    assert data.image_shape == (4, 4) and np.array_equal(data.values, images.reshape(5, 16))
+    assert data.values.dtype == np.float64 and data.weights is None
+    one = read_data(tmp_path / "t10k-images-idx3-ubyte.gz")  # an IDX file, by its name
+    assert one.image_shape == (4, 4) and np.array_equal(one.values, data.values)
     with pytest.raises(FormatError, match="no train-images-idx3-ubyte"):
         load_mnist(tmp_path, "train")
 
@@ -59,11 +63,29 @@ def test_mnist_folder(tmp_path):
 def test_read_table(tmp_path):
     path = tmp_path / "x.data"
     path.write_text("0,1,?\n1,,0\n")
-    table = read_table(path)
-    assert table.shape == (2, 3) and np.isnan(table[0, 2]) and np.isnan(table[1, 1])
+    for table in (read_table(path).values, unweighted(read_data(path))):
+        assert table.shape == (2, 3) and np.isnan(table[0, 2]) and np.isnan(table[1, 1])
+    assert read_data(path).image_shape is None
     path.write_text("0,1\n1,0,1\n")
     with pytest.raises(FormatError, match=r"x.data:2"):
-        read_table(path)
+        read_data(path)
+    path.write_text("0.5|0,1\n2|1,0\n")
+    assert read_data(path).weights.tolist() == [0.5, 2.0]
+    with pytest.raises(FormatError, match="weighted rows .* cannot be trained on"):
+        unweighted(read_data(path))
+    with pytest.raises(FormatError, match="no such file or folder"):
+        read_data(tmp_path / "missing.data")
+
+
+def test_binarize_and_hold_out():
+    x = np.array([[0.0, 200.0], [np.nan, 127.0]])
+    got = binarize(x, 127)
+    assert got[0].tolist() == [0.0, 1.0] and np.isnan(got[1, 0]) and got[1, 1] == 0.0
+    rows = np.arange(10.0)[:, None]
+    rest, held = hold_out(rows, 0.2, seed=3)
+    assert len(rest) == 8 and len(held) == 2
+    assert sorted(np.concatenate([rest, held])[:, 0].tolist()) == list(range(10))
+    assert np.array_equal(hold_out(rows, 0.2, seed=3)[1], held)  # seeded
 
 
 def test_real_mnist_header(shared_data):

@@ -1,47 +1,31 @@
-"""Reading data files for evaluation: comma-separated rows (`.csv`, `.data`, `.ev`, `.test`, ...),
-gzipped or not, or a `.npy` matrix.
+"""Reading data tables: comma-separated rows (`.csv`, `.data`, `.ev`, `.test`, ...), gzipped or
+not, or a `.npy` matrix.
 
 Missing values: `*` (Libra), `?`, an empty field, or `nan` (any case) become NaN, which pcc
 marginalizes. A line may start with a Libra example weight `weight|` (e.g. `0.5|1,0,*`): the
 weights come back separately (`DataFile.weights`), never as a column. A first line made only of
 names (a CSV header) is skipped and kept in `DataFile.header`. Errors name `file:line:col` and the
-offending token; `check_columns` reports data that does not fit a circuit's variables the same way.
+offending token (`pcc.data.check.check_columns` reports values that do not fit a circuit's
+variables the same way).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+from pcc.data.datafile import DataFile
 from pcc.frontends._text import read_text
-from pcc.data import first_outside
-from pcc.ir import Domain, FormatError
+from pcc.ir import FormatError
 
 MISSING = ("*", "?", "", "nan")
 _MISSING_FIELD = re.compile(r"(?:(?<=,)|^)[ \t]*(?:\*|\?|[nN][aA][nN]|)[ \t]*(?=,|$)", re.M)
 
 
-@dataclass(frozen=True)
-class DataFile:
-    """A data matrix (rows, columns) with NaN for missing values, and where it came from."""
-
-    path: str
-    values: np.ndarray
-    weights: np.ndarray | None      # Libra `weight|` prefixes, one per row, or None
-    header: list[str] | None        # a skipped header line of column names, or None
-    line_numbers: np.ndarray        # the file line of each row (1-based)
-
-    @property
-    def rows(self) -> int:
-        return int(self.values.shape[0])
-
-
-def read_data(path: str | Path) -> DataFile:
-    """The data in `path` (see the module docstring)."""
+def read_table(path: str | Path) -> DataFile:
+    """The data in a comma-separated or `.npy` file (see the module docstring)."""
     name = str(path)
     if name.lower().endswith(".npy"):
         return _read_npy(name)
@@ -126,35 +110,3 @@ def _read_npy(name: str) -> DataFile:
         raise FormatError(f"a .npy data file holds a 2-d numeric matrix, got {values.dtype} "
                           f"{values.shape}", name)
     return DataFile(name, values.astype(np.float64), None, None, np.arange(1, len(values) + 1))
-
-
-def check_columns(data: DataFile, domains: Sequence[Domain]) -> np.ndarray:
-    """`data.values` after checking it against a circuit's variables; raises FormatError naming
-    `file:line:col` and the token for a wrong column count or a value outside a domain."""
-    values = data.values
-    if values.shape[1] != len(domains):
-        raise FormatError(f"the data has {values.shape[1]} columns but the circuit has "
-                          f"{len(domains)} variables", data.path, int(data.line_numbers[0]))
-    found = first_outside(values, domains)
-    if found is not None:
-        row, column, count = found
-        domain = domains[column]
-        raise FormatError(f"column {column} (x{column}) holds {float(values[row, column])!r}, "
-                          f"outside the domain {domain}: expected {domain.describe_values()} "
-                          f"or a missing-value mark ({count} such rows)",
-                          data.path, int(data.line_numbers[row]), _column_start(data, row, column))
-    return values
-
-
-def _column_start(data: DataFile, row: int, column: int) -> int | None:
-    """1-based character column of field `column` on the row's line (None for .npy)."""
-    if data.path.lower().endswith(".npy"):
-        return None
-    try:
-        line = read_text(data.path).splitlines()[int(data.line_numbers[row]) - 1]
-    except (FormatError, IndexError):
-        return None
-    start = line.find("|") + 1
-    for _ in range(column):
-        start = line.index(",", start) + 1
-    return start + 1

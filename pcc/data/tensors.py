@@ -1,4 +1,5 @@
-"""Data for the torch backend: checked against the variables' domains without a loop per column."""
+"""Data for the torch backend: tensors checked against the variables' domains without a loop per
+column, and variable masks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from pcc.data import check_data
+from pcc.data.check import check_data
 from pcc.ir import DataError, Domain
 
 
