@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from pcc.ir import Circuit, Domain, FormatError, Input, InvalidCircuitError, Product, Sum
-from pcc.ir.families import FAMILIES
+from pcc.families.table import FAMILIES
 from pcc.ir.groups import Group
 
 FORMAT = "pcc"

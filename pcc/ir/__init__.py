@@ -4,7 +4,7 @@ from pcc.ir.builder import CircuitBuilder
 from pcc.ir.circuit import Circuit, mask_to_vars, vars_to_mask
 from pcc.ir.domains import BINARY, COUNT, REAL, Domain, categorical
 from pcc.ir.errors import DataError, FormatError, InvalidCircuitError, PccError
-from pcc.ir.families import FAMILIES, Family
+from pcc.families import FAMILIES, Family
 from pcc.ir.groups import Group, Input, Product, Sum
 from pcc.ir.networkx import from_networkx, to_networkx
 from pcc.ir.vtree import Vtree

@@ -100,7 +100,7 @@ class CircuitBuilder:
 
 
 def _trailing(family: str, param: str) -> int:
-    from pcc.ir.families import family as get
+    from pcc.families.table import family as get
 
     return dict(get(family).params).get(param, 0)
 

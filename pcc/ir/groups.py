@@ -11,7 +11,7 @@ from typing import ClassVar, Mapping, Union
 
 import numpy as np
 
-from pcc.ir.families import FAMILIES
+from pcc.families.table import FAMILIES
 
 PRODUCT_MODES = ("hadamard", "kronecker")
 SUM_MODES = ("dense", "mixing")

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from pcc.ir.domains import Domain
-from pcc.ir.families import FAMILIES
+from pcc.families.table import FAMILIES
 from pcc.ir.groups import Group, Input, Product, Sum
 
 

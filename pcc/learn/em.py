@@ -102,7 +102,7 @@ class EM:
             family = self.access.input_families[i]
             old_params = self.access.input_params(i)
             new = m_step(family, old_params, stats, total, self.prior, self.min_std)
-            new = keep_unobserved(old_params, interpolate(old_params, new, step), observed)
+            new = keep_unobserved(old_params, interpolate(family, old_params, new, step), observed)
             self.access.set_input_params(i, new, units=observed > OBSERVED)
         self._reset()
 

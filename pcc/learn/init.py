@@ -16,9 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from pcc.backends.torch.families import LEAVES
 from pcc.learn.access import em_access
 
-INIT_FAMILIES = ("binomial", "bernoulli")
+INIT_FAMILIES = tuple(name for name, cls in LEAVES.items() if cls.init_from_data)
 EDGE = 0.01  # initial p stays in [EDGE, 1 - EDGE]: no unit starts out ruling a value out
 
 
@@ -39,12 +40,12 @@ def init_inputs_from_data(model: torch.nn.Module, data: np.ndarray,
     seen = (~np.isnan(data)).sum(0)
     mean = np.nansum(data, 0) / np.maximum(seen, 1)
     count = 0
-    for i, family in enumerate(access.input_families):
-        if family not in families:
+    for i, leaf in enumerate(access.leaves):
+        if leaf.name not in families:
             continue
         old = access.input_params(i)
         var = access.input_vars[i].cpu().numpy()
-        n = old["n"].cpu().numpy() if family == "binomial" else np.ones(len(var))
+        n = leaf.trials(old).cpu().numpy()  # p is the mean over n trials
         p = np.clip(mean[var] / np.maximum(n, 1), EDGE, 1 - EDGE)
         logit = np.log(p / (1 - p)) + noise * rng.standard_normal(len(var))
         device = old["p"].device

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pcc.backends.reference.families import LOG_PROB
 from pcc.data import check_data
+from pcc.families import family
 from pcc.ir import Circuit, Input, Product, Sum
 
 
@@ -36,7 +36,7 @@ def evaluate(circuit: Circuit, data: object) -> list[np.ndarray]:
 def _input(group: Input, x: np.ndarray) -> np.ndarray:
     column = x[:, group.var]
     missing = np.isnan(column)
-    out = LOG_PROB[group.family](dict(group.params), np.where(missing, 0.0, column))
+    out = family(group.family).log_prob(dict(group.params), np.where(missing, 0.0, column))
     out[missing] = 0.0  # a marginalized variable: log of a density integrated to 1
     return out
 

@@ -14,10 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from pcc.backends.reference.families import LOG_PROB
 from pcc.backends.reference.interpreter import evaluate, product_values
-from pcc.backends.reference.modes import mode, sample as sample_family
 from pcc.data import check_data
+from pcc.families import family
 from pcc.ir import Circuit, DataError, Input, Product, Sum
 
 
@@ -39,8 +38,7 @@ def mpe(circuit: Circuit, data: object) -> tuple[np.ndarray, np.ndarray]:
             choices[group.id] = np.argmax(terms, axis=2)
             values.append(np.max(terms, axis=2))
     filled = _backtrack(circuit, x, lambda g, rows, units: choices[g.id][rows, units],
-                        lambda g, units: mode(g.family, dict(g.params),
-                                              circuit.domains[g.var])[units])
+                        lambda g, units: _mode(circuit, g)[units])
     return filled, values[-1][:, 0]
 
 
@@ -62,19 +60,25 @@ def sample(circuit: Circuit, evidence: object, rng: np.random.Generator) -> np.n
         u = rng.random(len(rows)) * cumulative[:, -1]
         return np.minimum((cumulative <= u[:, None]).sum(axis=1), weights.shape[1] - 1)
 
-    return _backtrack(circuit, x, choose,
-                      lambda g, units: sample_family(g.family, dict(g.params),
-                                                     circuit.domains[g.var], units, rng))
+    def draw(group: Input, units: np.ndarray) -> np.ndarray:
+        discrete = circuit.domains[group.var].discrete
+        return family(group.family).sample(dict(group.params), discrete, units, rng)
+
+    return _backtrack(circuit, x, choose, draw)
+
+
+def _mode(circuit: Circuit, group: Input) -> np.ndarray:
+    return family(group.family).mode(dict(group.params), circuit.domains[group.var].discrete)
 
 
 def _input_max(circuit: Circuit, group: Input, x: np.ndarray) -> np.ndarray:
     """log p(x) where observed; the log-value of the unit's mode where missing."""
-    params = dict(group.params)
+    params, log_prob = dict(group.params), family(group.family).log_prob
     column = x[:, group.var]
     missing = np.isnan(column)
-    best = mode(group.family, params, circuit.domains[group.var])
-    at_mode = np.diagonal(LOG_PROB[group.family](params, best))
-    observed = LOG_PROB[group.family](params, np.where(missing, best[0], column))
+    best = _mode(circuit, group)
+    at_mode = np.diagonal(log_prob(params, best))
+    observed = log_prob(params, np.where(missing, best[0], column))
     return np.where(missing[:, None], at_mode[None, :], observed)
 
 

@@ -59,6 +59,26 @@ class LogTable(nn.Module):
         with torch.no_grad():
             return torch.exp(self.forward().double()).cpu().numpy()
 
+    def live_rows(self) -> torch.Tensor:
+        """The live mask in the (rows, columns) orientation of `forward()`."""
+        return self.live.t()
+
+    @torch.no_grad()
+    def assign(self, log_values: torch.Tensor, where: torch.Tensor) -> None:
+        """Set theta so that `forward()` reads `log_values` (rows, columns) at `where`; the
+        log-softmax of a normalized row leaves normalized log-values as they are."""
+        theta = self.theta
+        theta.copy_(torch.where(where.t(), log_values.t().to(theta.dtype), theta))
+
+    def write(self, values: torch.Tensor, units: torch.Tensor) -> None:
+        """Set the live entries of the rows where `units` (bool) is True to log(values); a
+        normalized row is renormalized over its live entries by the log-softmax (padding of
+        ragged rows stays out); other rows are not touched at all."""
+        logs = values.clamp_min(0).log().to(self.theta.dtype)
+        # a live entry that EM drives to exactly zero stays live (a tiny value, not -inf)
+        logs = torch.where(torch.isfinite(logs), logs, torch.finfo(logs.dtype).min / 2)
+        self.assign(logs, self.live_rows() & units[:, None])
+
 
 def safe_log(s: torch.Tensor) -> torch.Tensor:
     """log(s) for s >= 0 with log(0) = -inf and a zero (not NaN) gradient there."""
