@@ -76,7 +76,7 @@ def fused_steps(program: Program, max_fan_in: int) -> list[Step]:
         if by_kernel[position]:
             used = int(width[index].max())
             steps.append(Step(position, op, torch.from_numpy(parts[index][:, :, :used].copy())))
-        elif isinstance(op, ProductOp) and flat[position].any():
+        elif isinstance(op, ProductOp):  # native rows (embedding_bag took 1.7 ns per input)
             fits, rows = flat[position], np.arange(op.start, op.stop)
             compute = ~fits | needed[rows]
             if not compute.any():

@@ -19,6 +19,7 @@ from pcc.data.tensors import DomainTable, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
 from pcc.backends.torch.fused import FusedPass
+import pcc.backends.torch.native_leaves as native_leaves
 from pcc.backends.torch.native import kernel
 from pcc.backends.torch.params import NEG_INF
 from pcc.ir import Circuit, Input, Sum
@@ -188,10 +189,15 @@ class CompiledCircuit(nn.Module):
         codes = self._codes(x, missing) if codes is None else codes
         parts: list[torch.Tensor | None] = []
         row = 0
+        data = native_leaves.LeafData(x, missing) if out is not None else None
         for family, tabled in zip(self.family_list, self.tabled):
             units = len(family.var)
             if not tabled:
-                parts.append(family(x, missing))
+                if out is not None and data is not None and \
+                        native_leaves.write(family, data, out[row:row + units]):
+                    parts.append(None)  # written by the native kernel (CPU, no autograd)
+                else:
+                    parts.append(family(x, missing))
             elif out is not None:
                 family.lookup(codes, k, out[row:row + units])  # type: ignore[arg-type]
                 parts.append(None)

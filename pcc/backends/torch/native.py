@@ -1,8 +1,9 @@
-"""The native kernel (`sum_kernel.c`) of the CPU forward pass, built on first use.
+"""The native kernels (`sum_kernel.c`, `leaf_kernel.c`) of the CPU forward pass, built on first use.
 
 Eager torch runs a sparse sum as a gather, an add, a max, exps, a sum and a log, each one pass
 over memory; the kernel does them in one vectorized pass over the input rows (and adds fused
-products' parts on the way). It is compiled with the system C compiler (`$CC`, else `cc`) into
+products' parts on the way); the leaves' densities are one pass per leaf row, written into the
+activation buffer (`leaf_kernel.c`). Both are compiled with the system C compiler (`$CC`, else `cc`) into
 a cache folder (`$PCC_CACHE_DIR`, else `~/.cache/pcc`), keyed by the source, the flags, the
 compiler and the CPU, and loaded with ctypes. Where it cannot be built (no compiler: a warning
 says so once; not Linux; or `PCC_NATIVE=0`) `kernel()` is None and the backend keeps its torch
@@ -26,6 +27,7 @@ from typing import Callable
 import torch
 
 SOURCE = Path(__file__).with_name("sum_kernel.c")
+SOURCES = [SOURCE, SOURCE.with_name("leaf_kernel.c")]
 FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd",
          "-shared", "-fPIC"]
 PARALLEL_ELEMENTS = 1 << 18  # below this many inputs x batch a block runs on one thread
@@ -35,14 +37,17 @@ I = ctypes.c_int64
 
 class SumKernel:
     """The loaded library for float32 and float64 CPU tensors: `sums` (fused sums), `products`,
-    `lookup` (leaves by value table) and `unit_bins` (histogram leaves). Sums and products are
-    split over torch's CPU threads (ctypes releases the GIL)."""
+    and the leaves: `lookup` (by value table), `gaussian`, `unit_bins` and `search_bins`
+    (histograms). Sums and products are split over torch's CPU threads (ctypes releases the
+    GIL)."""
 
     def __init__(self, library: ctypes.CDLL):
         signatures = {"sum_of_products": [P, I, P, I, I, I, P, P],
                       "add_rows": [P, I, P, I, I, P, I],
                       "lookup": [P, I, P, I, P, I, P],
-                      "unit_bins": [P, I, P, P, P, P, I, P, I, P]}
+                      "unit_bins": [P, I, P, P, P, P, I, P, I, P],
+                      "gaussian": [P, P, I, P, I, P, P, P, P],
+                      "search_bins": [P, P, I, P, P, P, I, P, I, P]}
         self.functions: dict[tuple[str, torch.dtype], Callable[..., None]] = {}
         for name, argtypes in signatures.items():
             for dtype, suffix in ((torch.float32, "f32"), (torch.float64, "f64")):
@@ -108,14 +113,47 @@ class SumKernel:
 
 
     def unit_bins(self, log_density: torch.Tensor, first: torch.Tensor, bins: torch.Tensor,
-                  xt: torch.Tensor, missing: torch.Tensor, var: torch.Tensor,
+                  xt: torch.Tensor, missing: torch.Tensor | None, var: torch.Tensor,
                   out: torch.Tensor) -> None:
         """Histograms of bins [b, b + 1), ...: out[r] = log_density[r, floor(x) - first[r]],
-        -inf outside, 0 where missing; `xt` float64 and `missing` uint8, (vars, batch)."""
+        -inf outside, 0 where missing; `xt` float64 and `missing` uint8 (or None), (vars,
+        batch)."""
+        _check_rows(out, xt, var)
         self.functions["unit_bins", out.dtype](
             log_density.data_ptr(), log_density.shape[1], first.data_ptr(), bins.data_ptr(),
-            xt.data_ptr(), missing.data_ptr(), xt.shape[1], var.data_ptr(), len(var),
+            xt.data_ptr(), _pointer(missing), xt.shape[1], var.data_ptr(), len(var),
             out.data_ptr())
+
+    def search_bins(self, log_density: torch.Tensor, breaks: torch.Tensor, bins: torch.Tensor,
+                    xt: torch.Tensor, missing: torch.Tensor | None, var: torch.Tensor,
+                    out: torch.Tensor) -> None:
+        """Histograms of any sorted float64 `breaks` (rows, width + 1; +inf pads): out[r] =
+        log_density[r, the last break <= x], -inf outside, 0 where `missing` (or None)."""
+        _check_rows(out, xt, var)
+        self.functions["search_bins", out.dtype](
+            log_density.data_ptr(), breaks.data_ptr(), log_density.shape[1], bins.data_ptr(),
+            xt.data_ptr(), _pointer(missing), xt.shape[1], var.data_ptr(), len(var),
+            out.data_ptr())
+
+    def gaussian(self, mean: torch.Tensor, inv_std: torch.Tensor, offset: torch.Tensor,
+                 xt: torch.Tensor, missing: torch.Tensor | None, var: torch.Tensor,
+                 out: torch.Tensor) -> None:
+        """out[r] = offset[r] - ((x - mean[r]) * inv_std[r])^2 / 2 (float64 parameters), 0
+        where `missing` (uint8, or None)."""
+        _check_rows(out, xt, var)
+        self.functions["gaussian", out.dtype](
+            xt.data_ptr(), _pointer(missing), xt.shape[1], var.data_ptr(), len(var),
+            mean.data_ptr(), inv_std.data_ptr(), offset.data_ptr(), out.data_ptr())
+
+
+def _pointer(tensor: torch.Tensor | None) -> int:
+    return 0 if tensor is None else tensor.data_ptr()
+
+
+def _check_rows(out: torch.Tensor, xt: torch.Tensor, var: torch.Tensor) -> None:
+    # the C side trusts these: a wrong layout would read or write past the tensors
+    assert out.is_contiguous() and xt.is_contiguous() and xt.dtype == torch.float64
+    assert out.shape == (len(var), xt.shape[1]) and var.dtype == torch.int64
 
 
 def _cache_dir() -> Path:
@@ -135,10 +173,10 @@ def _build(compiler: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         built = Path(tmp) / target.name
-        command = [compiler, *FLAGS, str(SOURCE), "-o", str(built), "-lm"]
+        command = [compiler, *FLAGS, *map(str, SOURCES), "-o", str(built), "-lm"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
-            raise OSError(f"{compiler} could not build {SOURCE.name}: {result.stderr[-500:]}")
+            raise OSError(f"{compiler} could not build the kernels: {result.stderr[-500:]}")
         os.replace(built, target)
 
 
@@ -151,7 +189,8 @@ def kernel() -> SumKernel | None:
     try:
         version = subprocess.run([compiler, "--version"], capture_output=True, text=True,
                                  timeout=30).stdout
-        key = hashlib.sha256("\0".join([SOURCE.read_text(), " ".join(FLAGS), version,
+        texts = [source.read_text() for source in SOURCES]
+        key = hashlib.sha256("\0".join([*texts, " ".join(FLAGS), version,
                                         platform.machine(), _cpu()]).encode()).hexdigest()[:16]
         target = _cache_dir() / f"sum_kernel_{key}.so"
         if not target.exists():

@@ -10,7 +10,7 @@
  * Every inner loop is branch-free and vectorizes. exp and log are inlined polynomials over the
  * only ranges they meet here (exp of [FLOOR, 0], log of [1, fan-in]): libm's vector versions
  * ran 5-10x slower on the many -inf inputs of indicator leaves.
- * Also the products that are not fused, the leaves' table lookup and unit-bin histograms.
+ * Also the products that are not fused (the leaves are in leaf_kernel.c).
  * The file includes itself once per floating type. */
 #ifndef T
 #include <math.h>
@@ -33,8 +33,6 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #define BIAS 127
 #define NAME sum_of_products_f32
 #define SUM_TILE sum_tile_f32
-#define LOOKUP lookup_f32
-#define UNIT_BINS unit_bins_f32
 #define ADD_ROWS add_rows_f32
 #define EXP exp_f32
 #define LOG log_f32
@@ -48,8 +46,6 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #undef BIAS
 #undef NAME
 #undef SUM_TILE
-#undef LOOKUP
-#undef UNIT_BINS
 #undef ADD_ROWS
 #undef EXP
 #undef LOG
@@ -62,8 +58,6 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #define BIAS 1023
 #define NAME sum_of_products_f64
 #define SUM_TILE sum_tile_f64
-#define LOOKUP lookup_f64
-#define UNIT_BINS unit_bins_f64
 #define ADD_ROWS add_rows_f64
 #define EXP exp_f64
 #define LOG log_f64
@@ -182,35 +176,4 @@ void ADD_ROWS(T *buf, int64_t batch, const int64_t *idx, int64_t rows,
     }
 }
 
-/* the leaves: out[r, b] = table[r, codes[var[r], b]] (a value table per unit, each variable's
- * values coded 0..width-1) */
-void LOOKUP(const T *table, int64_t width, const int64_t *codes, int64_t batch,
-            const int64_t *var, int64_t rows, T *out) {
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t *c = codes + var[r] * batch;
-        const T *t = table + r * width;
-        T *o = out + r * batch;
-        #pragma omp simd
-        for (int64_t b = 0; b < batch; b++) o[b] = t[c[b]];
-    }
-}
-
-/* histograms whose bins are [b, b + 1), [b + 1, b + 2), ...: out[r, c] = log_density[r, k] with
- * k = floor(x) - b in 0..bins-1, -inf outside, 0 where missing; xt and missing (vars, batch) */
-void UNIT_BINS(const T *log_density, int64_t width, const double *first, const int64_t *bins,
-               const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,
-               int64_t rows, T *out) {
-    for (int64_t r = 0; r < rows; r++) {
-        const double *x = xt + var[r] * batch;
-        const uint8_t *m = missing + var[r] * batch;
-        const T *d = log_density + r * width;
-        T *o = out + r * batch;
-        for (int64_t b = 0; b < batch; b++) {
-            const double k = floor(x[b]) - first[r];
-            const int inside = k >= 0 && k < (double)bins[r];
-            const T value = d[inside ? (int64_t)k : 0];
-            o[b] = m[b] ? 0 : (inside ? value : -INFINITY);
-        }
-    }
-}
 #endif

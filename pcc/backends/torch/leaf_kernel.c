@@ -1,0 +1,121 @@
+/* The leaves of pcc's CPU forward pass (built with sum_kernel.c into one library, native.py).
+ *
+ * Each function fills `rows` rows of a (rows, batch) output, row r reading variable var[r] of
+ * the (vars, batch) float64 data `xt`: one pass per row, written straight into the activation
+ * buffer, with no (rows, batch) temporaries (torch's ops made five, and at batch 10,000 each
+ * fresh one cost more in page faults than its arithmetic). `missing` is a (vars, batch) uint8
+ * mask (1: marginalized, the value is log 1 = 0) or NULL where nothing is missing. Densities
+ * are computed in float64, as the reference does, and stored in T.
+ * The file includes itself once per floating type. */
+#ifndef T
+#include <math.h>
+#include <stdint.h>
+
+#define T float
+#define GAUSSIAN gaussian_f32
+#define SEARCH_BINS search_bins_f32
+#define UNIT_BINS unit_bins_f32
+#define LOOKUP lookup_f32
+#include "leaf_kernel.c"
+#undef T
+#undef GAUSSIAN
+#undef SEARCH_BINS
+#undef UNIT_BINS
+#undef LOOKUP
+#define T double
+#define GAUSSIAN gaussian_f64
+#define SEARCH_BINS search_bins_f64
+#define UNIT_BINS unit_bins_f64
+#define LOOKUP lookup_f64
+#include "leaf_kernel.c"
+
+#else
+/* log N(x; mean, std) = -(z^2) / 2 + offset, z = (x - mean) * inv_std,
+ * offset = -log std - log(2 pi) / 2 */
+void GAUSSIAN(const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,
+              int64_t rows, const double *mean, const double *inv_std, const double *offset,
+              T *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const double *x = xt + var[r] * batch;
+        const double mu = mean[r], s = inv_std[r], c = offset[r];
+        T *o = out + r * batch;
+        #pragma omp simd
+        for (int64_t b = 0; b < batch; b++) {
+            const double z = (x[b] - mu) * s;
+            o[b] = (T)(c - 0.5 * z * z);
+        }
+        if (missing) {
+            const uint8_t *m = missing + var[r] * batch;
+            #pragma omp simd
+            for (int64_t b = 0; b < batch; b++) o[b] = m[b] ? (T)0 : o[b];
+        }
+    }
+}
+
+/* histograms with any sorted breaks (rows, width + 1; +inf pads past a row's bins[r] + 1):
+ * the bin of x is the last break <= x, found by a branch-free binary search (the same
+ * comparisons as numpy's searchsorted(side="right") - 1); -inf outside [b_0, b_bins) */
+void SEARCH_BINS(const T *log_density, const double *breaks, int64_t width, const int64_t *bins,
+                 const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,
+                 int64_t rows, T *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const double *x = xt + var[r] * batch, *br = breaks + r * (width + 1);
+        const int64_t n = bins[r] + 1;   /* the row's real breaks */
+        const T *d = log_density + r * width;
+        T *o = out + r * batch;
+        for (int64_t b = 0; b < batch; b++) {
+            const double v = x[b];
+            const double *base = br;
+            int64_t len = n;
+            while (len > 1) {            /* base[0] <= v < base[len] holds for the count */
+                const int64_t half = len / 2;
+                base = base[half] <= v ? base + half : base;
+                len -= half;
+            }
+            /* breaks <= v: (base - br) + 1 if base[0] <= v, else 0 (then base == br) */
+            const int64_t k = (base - br) + (base[0] <= v) - 1;
+            const int inside = k >= 0 && k < n - 1;
+            o[b] = inside ? d[inside ? k : 0] : (T)-INFINITY;
+        }
+        if (missing) {
+            const uint8_t *m = missing + var[r] * batch;
+            for (int64_t b = 0; b < batch; b++) o[b] = m[b] ? (T)0 : o[b];
+        }
+    }
+}
+
+/* histograms whose bins are [b, b + 1), [b + 1, b + 2), ...: out[r, c] = log_density[r, k] with
+ * k = floor(x) - b in 0..bins-1, -inf outside (no search) */
+void UNIT_BINS(const T *log_density, int64_t width, const double *first, const int64_t *bins,
+               const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,
+               int64_t rows, T *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const double *x = xt + var[r] * batch;
+        const T *d = log_density + r * width;
+        T *o = out + r * batch;
+        for (int64_t b = 0; b < batch; b++) {
+            const double k = floor(x[b]) - first[r];
+            const int inside = k >= 0 && k < (double)bins[r];
+            const T value = d[inside ? (int64_t)k : 0];
+            o[b] = inside ? value : (T)-INFINITY;
+        }
+        if (missing) {
+            const uint8_t *m = missing + var[r] * batch;
+            for (int64_t b = 0; b < batch; b++) o[b] = m[b] ? (T)0 : o[b];
+        }
+    }
+}
+
+/* leaves by value table: out[r, b] = table[r, codes[var[r], b]] (a value table per unit, each
+ * variable's values coded 0..width-1) */
+void LOOKUP(const T *table, int64_t width, const int64_t *codes, int64_t batch,
+            const int64_t *var, int64_t rows, T *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t *c = codes + var[r] * batch;
+        const T *t = table + r * width;
+        T *o = out + r * batch;
+        #pragma omp simd
+        for (int64_t b = 0; b < batch; b++) o[b] = t[c[b]];
+    }
+}
+#endif
