@@ -2,16 +2,20 @@
 
     .venv/bin/python tools/bench_compile.py [--circuits sparse,pd,plants.psdd,...]
         [--batch-sizes 1,100,1000,10000] [--repeats 3] [--threads 1] [--reference-max-batch 1000]
-        [--device cpu|cuda] [--json out/bench_compile.json]
+        [--spflow-max-batch 10000] [--dtypes float32,float64] [--device cpu|cuda]
+        [--json out/bench_compile.json]
 
 Both sides run in this one process with the same thread settings (torch threads, OMP/MKL
 threads, OMP_WAIT_POLICY=PASSIVE, set before torch is imported). Times are medians over
 `--repeats` warm runs, on both sides (the reference takes seconds at batch 1000). Peak
 memory is the largest rise of the bytes malloc has allocated (glibc's mallinfo2; else the
 resident set) over their value before a run, sampled every 2 ms, on the first (cold) run of a
-fresh model. pcc-torch runs in float32
-under `torch.no_grad()`; "max |diff|" compares its log-likelihoods to the reference's on the
-first rows. With `--device cuda` pcc-torch runs on the GPU (the time includes copying the rows
+fresh model. pcc-torch runs under `torch.no_grad()` in each of `--dtypes` (the first one is
+"torch_s"; float64 adds "torch_float64_s" and its ratios); "max |diff|" compares its
+log-likelihoods to the reference's on the first rows. The SPFlow cases (SPFlow 0.0.48's
+`log_likelihood` on the same rows): a generated tree, the learned PLANTS SPN, and the
+LearnSPN models of tools/spflow_learned.py (Gaussian, mixed, Bernoulli and categorical
+leaves); spn-compiler's NIPS SPNs (histograms with uneven breaks) run on rows sampled from them. With `--device cuda` pcc-torch runs on the GPU (the time includes copying the rows
 there and the results back; its peak memory is the rise of torch's CUDA allocator peak) and the
 reference on the CPU. Prints a table and writes JSON.
 """
@@ -42,7 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_circuits import (  # noqa: E402
-    SHIPPED, load_shipped, random_pd, random_sparse, rows, spflow_model, spflow_shipped)
+    SHARED, SHIPPED, load_shipped, random_pd, random_sparse, rows, spflow_model, spflow_shipped)
+from spflow_learned import MODELS as LEARNED  # noqa: E402
+from spflow_learned import load as load_learned  # noqa: E402
 
 from pcc.backends.reference import log_likelihood  # noqa: E402
 from pcc.backends.torch import compile  # noqa: E402
@@ -115,6 +121,19 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _pcc_run(circuit, x: np.ndarray, dtype: torch.dtype, args, entry: dict, suffix: str) -> None:
+    """Peak memory (first call of a fresh model) and median time of pcc-torch in `dtype`."""
+    fresh = compile(circuit, dtype=dtype, device=args.device)
+    run = lambda: fresh(x).cpu()  # noqa: E731  (on CUDA: waits for the result)
+    peak = peak_cuda_delta if args.device == "cuda" else peak_rss_delta
+    with torch.no_grad():
+        entry[f"torch{suffix}_peak_mib"], _ = peak(run)
+        entry[f"torch{suffix}_s"] = median_time(run, args.repeats)
+
+
 def bench_one(name: str, circuit, data: np.ndarray, args, spflow_root=None) -> dict:
     record: dict = {"circuit": name, "groups": len(circuit), "units": circuit.num_units}
     device = args.device
@@ -132,52 +151,78 @@ def bench_one(name: str, circuit, data: np.ndarray, args, spflow_root=None) -> d
     for batch in args.batch_sizes:
         x = rows(data, batch)
         entry: dict = {"batch": batch}
-        fresh = compile(circuit, device=device)
-        run = lambda: fresh(x).cpu()  # noqa: E731  (on CUDA: waits for the result)
-        peak = peak_cuda_delta if device == "cuda" else peak_rss_delta
-        with torch.no_grad():
-            entry["torch_peak_mib"], _ = peak(run)
-            entry["torch_s"] = median_time(run, args.repeats)
+        for k, dtype_name in enumerate(args.dtypes):
+            _pcc_run(circuit, x, DTYPES[dtype_name], args, entry, "" if k == 0 else
+                     f"_{dtype_name}")
         entry["torch_rows_per_s"] = batch / entry["torch_s"]
+        others = [f"_{d}" for d in args.dtypes[1:]]
         if batch <= args.reference_max_batch:
             entry["reference_peak_mib"], _ = peak_rss_delta(lambda: log_likelihood(circuit, x))
             entry["reference_s"] = median_time(lambda: log_likelihood(circuit, x), args.repeats)
             entry["speedup_vs_reference"] = entry["reference_s"] / entry["torch_s"]
-        if spflow_root is not None and batch <= args.reference_max_batch:
+            for suffix in others:
+                entry[f"speedup{suffix}_vs_reference"] = (entry["reference_s"] /
+                                                          entry[f"torch{suffix}_s"])
+        if spflow_root is not None and batch <= args.spflow_max_batch:
             from spn.algorithms.Inference import log_likelihood as spflow_ll
 
             entry["spflow_peak_mib"], _ = peak_rss_delta(lambda: spflow_ll(spflow_root, x))
             entry["spflow_s"] = median_time(lambda: spflow_ll(spflow_root, x), args.repeats)
             entry["speedup_vs_spflow"] = entry["spflow_s"] / entry["torch_s"]
+            for suffix in others:
+                entry[f"speedup{suffix}_vs_spflow"] = entry["spflow_s"] / entry[f"torch{suffix}_s"]
         record["batches"].append(entry)
         print(row(record, entry), flush=True)
     return record
 
 
+NIPS = ("NIPS5", "NIPS10", "NIPS20", "NIPS30")
+
+
+def nips(name: str) -> tuple[object, np.ndarray] | str:
+    """spn-compiler's NIPS SPN `name` and 10,000 rows sampled from it (seed 0; its data are
+    not shipped), or the reason it is unavailable."""
+    path = SHARED / "circuits" / "spflow_text" / name / "structure.spn"
+    if not path.exists():
+        return f"{path} is absent"
+    from pcc.backends.torch.sample import sample
+    from pcc.io import load_circuit
+
+    circuit = load_circuit(path)
+    drawn = sample(compile(circuit, dtype=torch.float64), num_samples=10_000, generator=0)
+    return circuit, np.asarray(getattr(drawn, "states", drawn), dtype=np.float64)
+
+
 HEADER = (f"{'circuit':<20} {'groups':>7} {'compile':>8} {'batch':>6} {'torch s':>9} "
           f"{'rows/s':>10} {'mem MiB':>8} {'ref s':>8} {'x ref':>7} {'ref MiB':>8} "
-          f"{'spflow s':>8} {'x spflow':>8}")
+          f"{'spflow s':>8} {'x spflow':>8} {'f64 s':>9} {'f64 x':>7}")
 
 
 def row(record: dict, e: dict) -> str:
     def f(key: str, fmt: str) -> str:
         return format(e[key], fmt) if key in e else "-"
 
+    f64_ratio = f("speedup_float64_vs_spflow" if "spflow_s" in e else
+                  "speedup_float64_vs_reference", "7.1f")
     return (f"{record['circuit']:<20} {record['groups']:>7} {record['compile_s']:>7.2f}s "
             f"{e['batch']:>6} {e['torch_s']:>9.4f} {e['torch_rows_per_s']:>10.0f} "
             f"{e['torch_peak_mib']:>8.1f} {f('reference_s', '8.3f'):>8} "
             f"{f('speedup_vs_reference', '7.1f'):>7} {f('reference_peak_mib', '8.1f'):>8} "
-            f"{f('spflow_s', '8.3f'):>8} {f('speedup_vs_spflow', '8.1f'):>8}")
+            f"{f('spflow_s', '8.3f'):>8} {f('speedup_vs_spflow', '8.1f'):>8} "
+            f"{f('torch_float64_s', '9.4f'):>9} {f64_ratio:>7}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--circuits", default="sparse,pd,spflow,spflow-plants," + ",".join(SHIPPED))
+    parser.add_argument("--circuits", default=",".join(["sparse", "pd", "spflow", "spflow-plants",
+                                                          *LEARNED, *NIPS, *SHIPPED]))
     parser.add_argument("--batch-sizes", default="1,100,1000,10000",
                         type=lambda s: [int(v) for v in s.split(",")])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=int(THREADS))
     parser.add_argument("--reference-max-batch", type=int, default=1000)
+    parser.add_argument("--spflow-max-batch", type=int, default=10_000)
+    parser.add_argument("--dtypes", default="float32,float64", type=lambda s: s.split(","))
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--json", default="out/bench_compile.json")
     args = parser.parse_args([a for a in sys.argv[1:] if not a.startswith("--threads=")] +
@@ -186,7 +231,7 @@ def main() -> int:
     rng = np.random.default_rng(0)
     results, skipped = [], {}
     print(f"torch {torch.__version__}, {args.threads} thread(s), OMP_WAIT_POLICY="
-          f"{os.environ['OMP_WAIT_POLICY']}, float32, pcc-torch on "
+          f"{os.environ['OMP_WAIT_POLICY']}, {'/'.join(args.dtypes)}, pcc-torch on "
           f"{torch.cuda.get_device_name() if args.device == 'cuda' else 'the CPU'}")
     print(HEADER)
     for name in args.circuits.split(","):
@@ -206,6 +251,19 @@ def main() -> int:
 
             circuit = from_spflow(spflow_root)
             data = rng.integers(0, 2, (10_000, circuit.num_vars)).astype(float)
+        elif name in LEARNED or name in NIPS:
+            loaded = load_learned(name) if name in LEARNED else nips(name)
+            if isinstance(loaded, str):
+                skipped[name] = loaded
+                print(f"{name:<20} skipped: {loaded}")
+                continue
+            if name in LEARNED:
+                from pcc.frontends.spflow_objects import from_spflow
+
+                spflow_root, data = loaded
+                circuit = from_spflow(spflow_root)
+            else:
+                circuit, data = loaded  # type: ignore[misc]
         elif name == "spflow-plants":
             real = spflow_shipped()
             if isinstance(real, str):
@@ -223,7 +281,7 @@ def main() -> int:
         results.append(bench_one(name, circuit, data, args, spflow_root))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"threads": args.threads, "torch": torch.__version__,
-                                           "device": args.device,
+                                           "device": args.device, "dtypes": args.dtypes,
                                            "results": results, "skipped": skipped}, indent=1))
     print(f"wrote {args.json}")
     return 0

@@ -53,8 +53,13 @@ void GAUSSIAN(const double *xt, const uint8_t *missing, int64_t batch, const int
 }
 
 /* histograms with any sorted breaks (rows, width + 1; +inf pads past a row's bins[r] + 1):
- * the bin of x is the last break <= x, found by a branch-free binary search (the same
- * comparisons as numpy's searchsorted(side="right") - 1); -inf outside [b_0, b_bins) */
+ * the bin of x is the last break <= x (the same comparisons as numpy's
+ * searchsorted(side="right") - 1), -inf outside [b_0, b_bins). A branch-free binary search
+ * whose halvings depend only on the row's number of breaks, run for a tile of examples at once:
+ * one search at a time was a chain of dependent loads (13 ns per value at 56 breaks). */
+#ifndef SEARCH_TILE
+#define SEARCH_TILE 64
+#endif
 void SEARCH_BINS(const T *log_density, const double *breaks, int64_t width, const int64_t *bins,
                  const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,
                  int64_t rows, T *out) {
@@ -63,23 +68,26 @@ void SEARCH_BINS(const T *log_density, const double *breaks, int64_t width, cons
         const int64_t n = bins[r] + 1;   /* the row's real breaks */
         const T *d = log_density + r * width;
         T *o = out + r * batch;
-        for (int64_t b = 0; b < batch; b++) {
-            const double v = x[b];
-            const double *base = br;
-            int64_t len = n;
-            while (len > 1) {            /* base[0] <= v < base[len] holds for the count */
+        for (int64_t b0 = 0; b0 < batch; b0 += SEARCH_TILE) {
+            const int64_t m = batch - b0 < SEARCH_TILE ? batch - b0 : SEARCH_TILE;
+            const double *v = x + b0;
+            int64_t pos[SEARCH_TILE];
+            for (int64_t t = 0; t < m; t++) pos[t] = 0;
+            /* invariant: the count of breaks <= v lies in [pos, pos + len] */
+            for (int64_t len = n; len > 1; ) {
                 const int64_t half = len / 2;
-                base = base[half] <= v ? base + half : base;
+                for (int64_t t = 0; t < m; t++) pos[t] += br[pos[t] + half] <= v[t] ? half : 0;
                 len -= half;
             }
-            /* breaks <= v: (base - br) + 1 if base[0] <= v, else 0 (then base == br) */
-            const int64_t k = (base - br) + (base[0] <= v) - 1;
-            const int inside = k >= 0 && k < n - 1;
-            o[b] = inside ? d[inside ? k : 0] : (T)-INFINITY;
+            for (int64_t t = 0; t < m; t++) {
+                const int64_t k = pos[t] + (br[pos[t]] <= v[t]) - 1;
+                const int inside = k >= 0 && k < n - 1;
+                o[b0 + t] = inside ? d[inside ? k : 0] : (T)-INFINITY;
+            }
         }
         if (missing) {
-            const uint8_t *m = missing + var[r] * batch;
-            for (int64_t b = 0; b < batch; b++) o[b] = m[b] ? (T)0 : o[b];
+            const uint8_t *mm = missing + var[r] * batch;
+            for (int64_t b = 0; b < batch; b++) o[b] = mm[b] ? (T)0 : o[b];
         }
     }
 }
