@@ -20,6 +20,7 @@ from pcc.learn.leaves import (OBSERVED, interpolate, keep_unobserved, m_step, ob
 
 
 STATISTICS_ELEMENTS = 1 << 21  # (rows x units) entries of EM work arrays per slice
+FIXED_FAMILIES = ("indicator",)  # input families without parameters
 
 
 class EM:
@@ -33,6 +34,10 @@ class EM:
         # called with `statistics()` before each M-step; distributed training sums them over
         # the ranks in place there (pcc.distributed), so that every rank makes the same M-step
         self.reduce = reduce
+        # inputs with no parameters (indicators: the literals of PSDDs and ACs) have nothing
+        # to learn; EM passes over them and trains the rest of the circuit
+        self.learned = [i for i, family in enumerate(self.access.input_families)
+                        if family not in FIXED_FAMILIES]
         self._reset()
 
     def _reset(self) -> None:
@@ -52,7 +57,8 @@ class EM:
         self.counts = counts if self.counts is None else \
             [a + b for a, b in zip(self.counts, counts)]
         resp_all = _or_zeros(grads[-1], leaves).detach()
-        for i, (start, stop) in enumerate(self.access.input_rows):
+        for i in self.learned:
+            start, stop = self.access.input_rows[i]
             stats = self._input_statistics(i, x_nan, resp_all[start:stop])
             old = self.stats.get(i)
             self.stats[i] = stats if old is None else tuple(a + b for a, b in zip(old, stats))

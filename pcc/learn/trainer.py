@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from pcc.ir.errors import DataError
+from pcc.ir.errors import DataError, PccError
 from pcc.learn import checkpoint
 from pcc.learn.config import History, TrainConfig
-from pcc.learn.em import EM
+from pcc.learn.em import EM, FIXED_FAMILIES
+from pcc.learn.leaves import EM_FAMILIES
 from pcc.learn.init import INIT_FAMILIES, init_inputs_from_data
 from pcc.learn.progress import Progress
 from pcc.learn.world import LOCAL, Shard, World, as_table
@@ -96,6 +97,7 @@ class _Run:
             self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         else:
             self.em = EM(model, prior=config.prior, reduce=self._reduce_statistics)
+            _check_em_families(self.em)
         self._restore()
         self.wrapped = model
         if self.optimizer is not None:
@@ -256,6 +258,21 @@ class _Run:
         self.epoch_rng, self.elapsed = state["epoch_rng"], state["elapsed"]
         self.ll_total = state["ll_total"]  # already summed over all ranks
         self.where = f"epoch {self.epoch + 1}, batch {self.step + 1} (resumed)"
+
+
+class TrainingError(PccError):
+    """The model cannot be trained as asked (e.g. EM on inputs without an M-step)."""
+
+
+def _check_em_families(em: EM) -> None:
+    """Before any work: EM needs an M-step for every input family that has parameters."""
+    families = em.access.input_families
+    missing = sorted(set(families) - set(EM_FAMILIES) - set(FIXED_FAMILIES))
+    if missing:
+        count = sum(len(em.access.input_vars[i]) for i, f in enumerate(families) if f in missing)
+        raise TrainingError(f"EM has no M-step for {', '.join(missing)} inputs ({count} units "
+                            f"in this circuit; EM trains {', '.join(EM_FAMILIES)}); train with "
+                            "Adam instead (--adam, method='adam')")
 
 
 def _dtype(model: torch.nn.Module) -> torch.dtype:
