@@ -339,3 +339,22 @@ def test_interpolation_mixes_mean_parameters():
     p = interpolate("binomial", {"n": torch.tensor([4]), "p": torch.tensor([0.2])},
                     {"n": torch.tensor([4]), "p": torch.tensor([0.6])}, 0.25)
     assert p["p"].item() == pytest.approx(0.3) and p["n"].tolist() == [4]
+
+
+# -- what the analyses ask ------------------------------------------------------------------------
+@pytest.mark.parametrize("name,example", _examples())
+def test_support_and_totals_agree_with_the_density(name, example):
+    """A known support is exactly the values of finite log-probability; a family's totals
+    (when it has any) are 1 for normalized parameters."""
+    domain, groups = _groups(name, 14, example)
+    spec = family(name)
+    for g in groups:
+        p = dict(g.params)
+        grid = np.arange(0.0, domain.size or 60)          # the domain (count: its start)
+        finite = np.isfinite(spec.log_prob(p, grid))     # (grid, units)
+        for u, mask in enumerate(spec.support(p)):
+            if mask is not None:
+                assert mask == sum(1 << int(v) for v in np.flatnonzero(finite[:, u])), (name, u)
+        totals = spec.totals(p)
+        if totals is not None:
+            np.testing.assert_allclose(totals[0], 1.0, rtol=1e-12)

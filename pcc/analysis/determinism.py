@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from pcc.analysis.report import Report, Unproved
+from pcc.families import family
 from pcc.ir import Circuit, Input, Product, Sum
 
 BUDGET = 1_000_000  # disjointness steps before giving up: a few seconds at most
@@ -29,26 +30,6 @@ Unit = tuple[int, int]  # (group id, unit index)
 
 class _OutOfBudget(Exception):
     pass
-
-
-def _support(group: Input) -> list[int | None]:
-    """Per unit, the set of values with non-zero probability as a bitmask; None if unknown."""
-    p = group.params
-    units = range(group.units)
-    if group.family == "indicator":
-        return [1 << int(v) for v in p["value"]]
-    if group.family == "bernoulli":
-        return [1 if q == 0 else 2 if q == 1 else 3 for q in p["p"].tolist()]
-    if group.family == "categorical":
-        return [sum(1 << int(i) for i in np.flatnonzero(p["probs"][u])) for u in units]
-    if group.family == "binomial":
-        out: list[int | None] = []
-        for n, q in zip(p["n"].tolist(), p["p"].tolist()):
-            out.append(1 if q == 0 else (1 << n) if q == 1 else (1 << (n + 1)) - 1)
-        return out
-    if group.family == "poisson":
-        return [1 if r == 0 else None for r in p["rate"].tolist()]
-    return [None] * group.units
 
 
 class _Prover:
@@ -83,7 +64,8 @@ class _Prover:
     def support(self, uid: int) -> int | None:
         g = self.group_of[uid]
         if g not in self.supports:
-            self.supports[g] = _support(self.circuit.groups[g])  # type: ignore[arg-type]
+            group = self.circuit.groups[g]
+            self.supports[g] = family(group.family).support(dict(group.params))  # type: ignore[union-attr]
         return self.supports[g][uid - self.offset[g]]
 
     def disjoint(self, a: int, b: int) -> bool:

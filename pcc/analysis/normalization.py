@@ -1,6 +1,6 @@
 """Normalization: sum weights are non-negative and sum to 1 per unit, and input parameters
-describe normalized distributions (categorical probs sum to 1, histogram densities times bin
-widths sum to 1). Other families are normalized by construction.
+describe normalized distributions (each family's `totals`: categorical probs sum to 1, histogram
+densities times bin widths sum to 1). Other families are normalized by construction.
 """
 
 from __future__ import annotations
@@ -9,21 +9,10 @@ import numpy as np
 
 from pcc.analysis.report import Report, Violation
 from pcc.analysis.rows import sum_rows
+from pcc.families import family
 from pcc.ir import Circuit, Input, Sum
 
 TOLERANCE = 1e-6  # absolute, per unit: allows weights stored in float32 and renormalized
-
-
-def _input_totals(group: Input) -> tuple[np.ndarray, str] | None:
-    """Per-unit totals that must equal 1, and what they are called; None when nothing to check."""
-    if group.family == "categorical":
-        return group.params["probs"].sum(axis=1), "probs sum"
-    if group.family == "histogram":
-        breaks, densities = group.params["breaks"], group.params["densities"]
-        if breaks.shape[1] != densities.shape[1] + 1:
-            return None  # not well-formed; verify() reports it
-        return (densities * np.diff(breaks, axis=1)).sum(axis=1), "densities x bin widths sum"
-    return None
 
 
 def _violation(circuit: Circuit, group: Input | Sum, totals: np.ndarray, negative: np.ndarray,
@@ -48,7 +37,7 @@ def normalization(circuit: Circuit, tolerance: float = TOLERANCE) -> Report:
     found: dict[int, Violation] = {}
     for group in circuit.groups:
         if isinstance(group, Input):
-            totals = _input_totals(group)
+            totals = family(group.family).totals(dict(group.params))
             if totals is not None:
                 bad = ~(np.abs(totals[0] - 1.0) <= tolerance)
                 if bad.any():

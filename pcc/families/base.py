@@ -7,7 +7,14 @@ the domain kinds it can model, and owns four functions of a group's parameters `
 - `log_prob(p, x)`: (rows, units) log p(x | unit) for a data column `x` (rows,) without NaN
   (the caller handles missing values); -inf off the support;
 - `mode(p, discrete)`: per unit, the most probable value (ties: the smallest one);
-- `sample(p, discrete, units, rng)`: one draw from each unit listed in `units`.
+- `sample(p, discrete, units, rng)`: one draw from each unit listed in `units`;
+
+and two that analyses ask, with defaults for families that need nothing more:
+
+- `totals(p)`: per unit, what must equal 1 for the distribution to be normalized, and what it
+  is called (None: normalized by construction), for `pcc.analysis.normalization`;
+- `support(p)`: per unit, the values of non-zero probability as a bitmask (None: unknown or
+  unbounded), for `pcc.analysis.determinism`.
 
 `discrete` says whether the variable's domain is discrete (only histograms differ by it). The
 torch side of each family lives in `pcc.backends.torch.families`, under the same name.
@@ -49,6 +56,12 @@ class Family:
     def sample(self, p: Params, discrete: bool, units: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
+
+    def totals(self, p: Params) -> tuple[np.ndarray, str] | None:
+        return None
+
+    def support(self, p: Params) -> list[int | None]:
+        return [None] * len(next(iter(p.values())))
 
     def __repr__(self) -> str:
         return f"<family {self.name}>"

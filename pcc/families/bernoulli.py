@@ -26,6 +26,9 @@ class Bernoulli(Family):
     def mode(self, p: Params, discrete: bool) -> np.ndarray:
         return (p["p"] > 0.5).astype(np.float64)
 
+    def support(self, p: Params) -> list[int | None]:
+        return [1 if q == 0 else 2 if q == 1 else 3 for q in p["p"].tolist()]
+
     def sample(self, p: Params, discrete: bool, units: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
         return (rng.random(len(units)) < p["p"][units]).astype(np.float64)

@@ -44,6 +44,10 @@ class Binomial(Family):
         n = p["n"].astype(np.float64)
         return np.clip(np.floor((n + 1) * p["p"]), 0, n)
 
+    def support(self, p: Params) -> list[int | None]:
+        return [1 if q == 0 else (1 << n) if q == 1 else (1 << (n + 1)) - 1
+                for n, q in zip(p["n"].tolist(), p["p"].tolist())]
+
     def sample(self, p: Params, discrete: bool, units: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
         return rng.binomial(p["n"][units], p["p"][units]).astype(np.float64)

@@ -34,6 +34,12 @@ class Categorical(Family):
     def mode(self, p: Params, discrete: bool) -> np.ndarray:
         return np.argmax(p["probs"], axis=1).astype(np.float64)
 
+    def totals(self, p: Params) -> tuple[np.ndarray, str] | None:
+        return p["probs"].sum(axis=1), "probs sum"
+
+    def support(self, p: Params) -> list[int | None]:
+        return [sum(1 << int(i) for i in np.flatnonzero(row)) for row in p["probs"]]
+
     def sample(self, p: Params, discrete: bool, units: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
         return choose(p["probs"][units], rng)

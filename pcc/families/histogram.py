@@ -52,6 +52,12 @@ class Histogram(Family):
             points, logv = (breaks[:, :-1] + breaks[:, 1:]) / 2, log(densities)
         return points[np.arange(len(points)), np.argmax(logv, axis=1)]
 
+    def totals(self, p: Params) -> tuple[np.ndarray, str] | None:
+        breaks, densities = p["breaks"], p["densities"]
+        if breaks.shape[1] != densities.shape[1] + 1:
+            return None  # not well-formed; verify() reports it
+        return (densities * np.diff(breaks, axis=1)).sum(axis=1), "densities x bin widths sum"
+
     def sample(self, p: Params, discrete: bool, units: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
         breaks, densities = p["breaks"][units], p["densities"][units]

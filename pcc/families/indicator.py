@@ -32,6 +32,9 @@ class Indicator(Family):
     def mode(self, p: Params, discrete: bool) -> np.ndarray:
         return p["value"].astype(np.float64)
 
+    def support(self, p: Params) -> list[int | None]:
+        return [1 << int(v) for v in p["value"]]
+
     def sample(self, p: Params, discrete: bool, units: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
         return p["value"][units].astype(np.float64)

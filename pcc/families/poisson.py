@@ -32,6 +32,9 @@ class Poisson(Family):
     def mode(self, p: Params, discrete: bool) -> np.ndarray:
         return np.floor(p["rate"])
 
+    def support(self, p: Params) -> list[int | None]:
+        return [1 if r == 0 else None for r in p["rate"].tolist()]  # rate 0: only the value 0
+
     def sample(self, p: Params, discrete: bool, units: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
         return rng.poisson(p["rate"][units]).astype(np.float64)
