@@ -133,7 +133,7 @@ def test_file_errors(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="cannot read"):
         load_jpc(tmp_path / "missing.jpc")
     (tmp_path / "bin.jpc").write_bytes(b"jpc 1\n\xff\xfe\n")
-    with pytest.raises(FormatError, match=r"bin.jpc:2: not UTF-8 text"):
+    with pytest.raises(FormatError, match=r"bin.jpc:2:1: not UTF-8 text"):
         load_jpc(tmp_path / "bin.jpc")
     (tmp_path / "trunc.jpc.gz").write_bytes(b"\x1f\x8b\x08\x00")
     with pytest.raises(FormatError, match="corrupt gzip"):

@@ -12,6 +12,7 @@ import builtins
 import gzip
 import math
 import re
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -20,27 +21,62 @@ import numpy as np
 from pcc.ir import Circuit, Domain, FormatError, Input, InvalidCircuitError, Product, Sum
 from pcc.ir.groups import Group
 
+# Limits on what one token may ask for, so that a damaged number (a flipped digit, 10^20) is a
+# parse error naming its line rather than an OverflowError or a list of 10^20 domains: pcc
+# reads circuits of up to 2^20 variables, and discrete domains of up to 2^20 values.
+MAX_VARIABLES = 1 << 20
+MAX_VALUES = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b"
 
-def read_text(path: str | Path) -> str:
-    """The file's text; gzip-compressed files (by magic number) are decompressed."""
-    p = Path(path)
+
+def read_bytes(path: str | Path) -> bytes:
+    """The file's bytes; gzip-compressed files (by magic number) are decompressed, and a file
+    that starts like gzip but is not a valid gzip stream is a FormatError."""
     try:
-        raw = p.read_bytes()
+        raw = Path(path).read_bytes()
     except IsADirectoryError:
         raise FormatError("is a directory, expected a file", str(path)) from None
     except OSError as error:
         raise FormatError(f"cannot read: {error.strerror or error}", str(path)) from None
-    if raw[:2] == b"\x1f\x8b":
+    if raw[:2] == GZIP_MAGIC:
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise FormatError(f"corrupt gzip data: {error}", str(path)) from None
+        except (OSError, EOFError, zlib.error) as error:
+            raise FormatError(f"corrupt gzip data (the file starts like gzip): {error}",
+                              str(path)) from None
+    return raw
+
+
+def decode(raw: bytes, path: str | Path) -> str:
+    """UTF-8 text, or a FormatError naming the line and column of the first bad byte."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
+        start = raw.rfind(b"\n", 0, error.start) + 1
+        line = raw.count(b"\n", 0, error.start) + 1
+        col = len(raw[start:error.start].decode("utf-8", "replace")) + 1
         raise FormatError(f"not UTF-8 text (byte {raw[error.start]:#04x})", str(path),
-                          line) from None
+                          line, col) from None
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text (see `read_bytes` and `decode`)."""
+    return decode(read_bytes(path), path)
+
+
+def head_text(path: Path, size: int = 1 << 12) -> str | None:
+    """The first `size` bytes of a file's text (decompressed if gzip), for format sniffing;
+    None where the file cannot be read or is not text: sniffers guess, readers report."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(size)
+            if raw[:2] == GZIP_MAGIC:
+                f.seek(0)
+                with gzip.open(f) as g:
+                    raw = g.read(size)
+    except (OSError, EOFError, zlib.error):
+        return None
+    return raw.decode("utf-8", "replace")
 
 
 class Line:
@@ -82,16 +118,25 @@ class Line:
             raise self.error(f"missing {what}", index)
         return self.tokens[index]
 
-    def int(self, index: builtins.int, what: str,
-            low: builtins.int | None = 0) -> builtins.int:
+    def int(self, index: builtins.int, what: str, low: builtins.int | None = 0,
+            high: builtins.int | None = None) -> builtins.int:
         text = self.token(index, what)
+        if len(text) > 40:  # also keeps int() off Python's 4300-digit limit
+            raise self.error(f"{what} is too long for a number", index)
         try:
             value = int(text)
         except ValueError:
             raise self.error(f"{what} must be an integer", index) from None
         if low is not None and value < low:
             raise self.error(f"{what} must be >= {low}", index)
+        if high is not None and value > high:
+            raise self.error(f"{what} must be <= {high}", index)
         return value
+
+    def variable(self, index: builtins.int, what: str = "the variable",
+                 low: builtins.int = 1) -> builtins.int:
+        """A variable number (1-based in most formats: `low`), at most MAX_VARIABLES."""
+        return self.int(index, what, low, MAX_VARIABLES - 1 + low)
 
     def float(self, index: builtins.int, what: str, finite: bool = True) -> builtins.float:
         text = self.token(index, what)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pcc.frontends._text import Line, Records, binary_or_categorical, lines_of, not_representable
+from pcc.frontends._text import (MAX_VALUES, MAX_VARIABLES, Line, Records, binary_or_categorical,
+                                lines_of, not_representable)
 from pcc.ir import REAL, Circuit, Domain, FormatError, Input, Product, Sum
 
 HEADER = """c this file was saved by pcc
@@ -94,20 +95,22 @@ def _need(line: Line, sizes: dict[int, int], var: int, size: int) -> None:
 def _leaf(line: Line, tag: str, rec: Records, sizes: dict[int, int]) -> int:
     if tag == "L":
         line.expect_count(4, "a literal 'L id vtree lit'")
-        lit = line.int(3, "the literal", low=None)
+        lit = line.int(3, "the literal", low=-MAX_VARIABLES, high=MAX_VARIABLES)
         if lit == 0:
             raise line.error("a literal must be non-zero", 3)
         _need(line, sizes, abs(lit) - 1, 2)
         return rec.input(abs(lit) - 1, "indicator", {"value": int(lit > 0)}, line.origin)
-    var = line.int(3, "the variable", low=1) - 1
+    var = line.variable(3) - 1
     if tag == "I":
         line.expect_count(5, "an indicator 'I id vtree var value'")
-        value = line.int(4, "the value")
+        value = line.int(4, "the value", high=MAX_VALUES - 1)
         _need(line, sizes, var, value + 1)
         return rec.input(var, "indicator", {"value": value}, line.origin)
     if tag == "C":
         if len(line.tokens) < 5:
             raise line.error("a categorical needs at least one log-probability", len(line.tokens))
+        if len(line.tokens) - 4 > MAX_VALUES:
+            raise line.error(f"a categorical may have at most {MAX_VALUES} values", 4)
         logp = [line.float(i, "a log-probability", finite=False)
                 for i in range(4, len(line.tokens))]
         bad = [i for i, v in enumerate(logp) if math.isnan(v) or v > 1e-9]
@@ -117,7 +120,7 @@ def _leaf(line: Line, tag: str, rec: Records, sizes: dict[int, int]) -> int:
         return rec.input(var, "categorical", {"probs": np.exp(logp)}, line.origin)
     if tag == "B":
         line.expect_count(6, "a binomial 'B id vtree var N logp'")
-        n = line.int(4, "the number of trials")
+        n = line.int(4, "the number of trials", high=MAX_VALUES - 1)
         log_q = line.float(5, "log p", finite=False)
         if math.isnan(log_q) or log_q > 1e-9:
             raise line.error("log p must be <= 0", 5)
@@ -157,7 +160,8 @@ def _inner(line: Line, tag: str, rec: Records, index: dict[int, int]) -> int:
                     raise line.error("a log-weight must be a number < inf", i + 1)
     if tag == "P":
         return rec.add("product", children, None, line.origin)
-    return rec.add("sum", children, np.exp(logw), line.origin)  # type: ignore[arg-type]
+    with np.errstate(over="ignore"):  # a huge log-weight: Circuit reports inf
+        return rec.add("sum", children, np.exp(logw), line.origin)  # type: ignore[arg-type]
 
 
 def _pad_categoricals(rec: Records, domains: list[Domain]) -> None:

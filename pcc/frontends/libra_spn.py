@@ -104,7 +104,8 @@ def _read_spac(path: Path) -> dict[int, _Node]:
                 raise w.error(f"{len(node.children)} children but {len(node.log_weights)} "
                               "weights", min(len(w.tokens), len(node.children)))
             i += 1
-        node.scope = [lines[i].int(t, "a scope variable") for t in range(len(lines[i].tokens))]
+        node.scope = [lines[i].variable(t, "a scope variable", low=0)
+                      for t in range(len(lines[i].tokens))]
         i += 1
         nodes[node_id] = node
     if records != count:
@@ -141,7 +142,9 @@ def _build(folder: Path, nodes: dict[int, _Node], rec: Records, sizes: dict[int,
         if node.kind == "*":
             built[node_id] = rec.add("product", children, None, node.line.origin)
         else:
-            built[node_id] = rec.add("sum", children, np.exp(node.log_weights), node.line.origin)
+            with np.errstate(over="ignore"):  # a huge log-weight: Circuit reports the inf
+                weights = np.exp(node.log_weights)
+            built[node_id] = rec.add("sum", children, weights, node.line.origin)
 
 
 def _leaf(folder: Path, node_id: int, node: _Node, rec: Records, sizes: dict[int, int]) -> int:

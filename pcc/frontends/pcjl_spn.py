@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pcc.frontends._text import Line, Records, lines_of
+from pcc.frontends._text import MAX_VALUES, MAX_VARIABLES, Line, Records, lines_of
 from pcc.ir import BINARY, Circuit, FormatError
 
 
@@ -26,7 +26,9 @@ def parse_domains(line: Line) -> list[int]:
     if not (text.startswith("(") and text.endswith(")")):
         raise line.error("expected the domain header '(d_0 d_1 ...)'", 0)
     inner = Line(line.path, line.number, line.text.replace("(", " ").replace(")", " "))
-    return [inner.int(i, "a domain size", low=1) for i in range(len(inner.tokens))]
+    if len(inner.tokens) > MAX_VARIABLES:
+        raise line.error(f"more than {MAX_VARIABLES} variables", 0)
+    return [inner.int(i, "a domain size", low=1, high=MAX_VALUES) for i in range(len(inner.tokens))]
 
 
 def load_pcjl_spn(path: str | Path, text: str | None = None) -> Circuit:
@@ -90,4 +92,5 @@ def _inner(line: Line, tag: str, rec: Records) -> None:
     if tag == "*":
         rec.add("product", children, None, line.origin)
     else:
-        rec.add("sum", children, np.exp(logw), line.origin)  # type: ignore[arg-type]
+        with np.errstate(over="ignore"):  # a huge log-weight: Circuit reports inf
+            rec.add("sum", children, np.exp(logw), line.origin)  # type: ignore[arg-type]

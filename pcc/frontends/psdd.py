@@ -12,6 +12,9 @@ literals: the same distribution, smooth, and 2 groups fewer per T.
 
 With a vtree, every node's vtree field is checked: L/T sit on the leaf of their variable, and
 a D's primes (subs) lie under the left (right) child of its vtree node.
+
+Files are read by the vectorized `psdd_fast` first; where it declines (any problem, or
+anything unusual), the line-by-line reader here reads the file and names the problem.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pcc.frontends._text import Line, Records, lines_of
+from pcc.frontends._text import MAX_VARIABLES, Line, Records, decode, lines_of, read_bytes
+from pcc.frontends.psdd_fast import parse_psdd
 from pcc.frontends.vtree_file import load_vtree, read_vtree, save_vtree
 from pcc.ir import BINARY, Circuit, FormatError, Vtree
 
@@ -37,6 +41,16 @@ def read_psdd(path: str | Path, vtree: str | Path | Vtree | None = None,
               text: str | None = None) -> Circuit:
     name = str(path)
     tree, vtree_ids = _vtree(vtree)
+    raw = read_bytes(path) if text is None else text.encode()
+    fast = parse_psdd(raw, name, tree, vtree_ids)
+    if fast is not None:
+        return fast
+    return _read_checked(name, decode(raw, name), tree, vtree_ids)
+
+
+def _read_checked(name: str, text: str, tree: Vtree | None,
+                  vtree_ids: dict[int, int] | None) -> Circuit:
+    """The line-by-line reader: every check, with the offending line, column and token."""
     rec = Records()
     index: dict[int, int] = {}        # file id -> record index
     first_line: dict[int, int] = {}   # file id -> line number
@@ -44,7 +58,7 @@ def read_psdd(path: str | Path, vtree: str | Path | Vtree | None = None,
     pending: list[tuple[int, Line]] = []  # (sum record, its D line): weights filled at the end
     max_var = 0
     header_seen = False
-    for line in lines_of(path, text):
+    for line in lines_of(name, text):
         tag = line.tokens[0]
         if tag == "c":
             continue
@@ -63,7 +77,7 @@ def read_psdd(path: str | Path, vtree: str | Path | Vtree | None = None,
         vt = line.int(2, "the vtree id")
         if tag == "L":
             line.expect_count(4, "a literal 'L id vtree lit'")
-            lit = line.int(3, "the literal", low=None)
+            lit = line.int(3, "the literal", low=-MAX_VARIABLES, high=MAX_VARIABLES)
             if lit == 0:
                 raise line.error("a literal must be non-zero", 3)
             var = abs(lit)
@@ -71,7 +85,7 @@ def read_psdd(path: str | Path, vtree: str | Path | Vtree | None = None,
             r = rec.input(var - 1, "indicator", {"value": 1 if lit > 0 else 0}, line.origin)
         elif tag == "T":
             line.expect_count(5, "a true node 'T id vtree var logp'")
-            var = line.int(3, "the variable", low=1)
+            var = line.variable(3)
             logp = line.float(4, "log P(x = 1)")
             if logp > 1e-9:
                 raise line.error("log P(x = 1) must be <= 0", 4)
@@ -87,7 +101,8 @@ def read_psdd(path: str | Path, vtree: str | Path | Vtree | None = None,
         first_line[node_id] = line.number
     if not header_seen:
         raise FormatError("empty file (expected a 'psdd N' header)", name)
-    _fill_weights(rec, pending, index)
+    with np.errstate(over="ignore"):  # a huge log-weight: Circuit reports the inf weight
+        _fill_weights(rec, pending, index)
     if not len(rec):
         raise FormatError("the file has no node lines", name)
     num_vars = max_var

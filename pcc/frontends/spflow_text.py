@@ -19,41 +19,46 @@ Features: `V<i>` is column i unless a `# ...` line or `feature_names` names the 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from pathlib import Path
 from typing import Sequence
 
 from pcc.frontends._spflow import LEAVES, add_leaf, choose_domains
-from pcc.frontends._text import Records, read_text
+from pcc.frontends._text import MAX_VARIABLES, Records, read_text
 from pcc.ir import Circuit, FormatError
 
-_TOKEN = re.compile(r"(?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|-?inf)(?![A-Za-z_\d])"
-                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)|(?P<punct>[(){}\[\],;|*+=])")
-_SPACE = re.compile(r"\s+")
+# one alternative per token kind, and `bad` for any other character (reported with its place)
+_TOKEN = re.compile(r"\s*(?:(?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|-?inf)"
+                    r"(?![A-Za-z_\d])|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
+                    r"|(?P<punct>[(){}\[\],;|*+=])|(?P<bad>\S))")
 
 
 class _Tokens:
-    """Tokens with line/column, and error helpers naming `file:line:col` and the token."""
+    """Tokens with line/column, and error helpers naming `file:line:col` and the token.
+    Line numbers come from a table of line starts (a bisection per lookup), not by counting
+    newlines up to the token: an equation is often one long line, and counting per node made
+    reading quadratic in the file size."""
 
     def __init__(self, text: str, path: str):
         self.path = path
-        self.items: list[tuple[str, str, int]] = []  # (kind, text, offset)
         self.text = text
-        pos = 0
-        while pos < len(text):
-            space = _SPACE.match(text, pos)
-            if space:
-                pos = space.end()
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.items: list[tuple[str, str, int]] = []  # (kind, text, offset)
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup
+            if kind is None:  # trailing white space
                 continue
-            m = _TOKEN.match(text, pos)
-            if not m:
-                raise self.error_at(pos, f"unexpected character {text[pos]!r}")
-            self.items.append((m.lastgroup or "", m.group(), pos))
-            pos = m.end()
+            if kind == "bad":
+                raise self.error_at(m.start(kind), f"unexpected character {m.group(kind)!r}")
+            self.items.append((kind, m.group(kind), m.start(kind)))
         self.i = 0
 
+    def line_of(self, offset: int) -> int:
+        return bisect_right(self.line_starts, offset)
+
     def error_at(self, offset: int, message: str) -> FormatError:
-        line = self.text.count("\n", 0, offset) + 1
-        col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        line = self.line_of(offset)
+        col = offset - self.line_starts[line - 1] + 1
         return FormatError(message, self.path, line, col)
 
     def error(self, message: str) -> FormatError:
@@ -71,7 +76,7 @@ class _Tokens:
 
     def origin(self) -> str:
         offset = self.items[min(self.i, len(self.items) - 1)][2] if self.items else 0
-        return f"{self.path}:{self.text.count(chr(10), 0, offset) + 1}"
+        return f"{self.path}:{self.line_of(offset)}"
 
     def take(self, expected: str | None = None, kind: str | None = None) -> str:
         if self.i >= len(self.items):
@@ -104,6 +109,8 @@ class _Parser:
     def __init__(self, tokens: _Tokens, features: list[str] | None):
         self.t = tokens
         self.features = features
+        # feature name -> column (the first of repeated names, as list.index would give)
+        self.columns = {f: i for i, f in reversed(list(enumerate(features or [])))}
         self.specs: list[tuple] = []      # ("sum", [w], [child]) | ("product", [child]) | leaf
         self.names: dict[str, int] = {}   # ref-graph name -> spec index
         self.refs: list[tuple[int, list[int], list[str]]] = []  # spec, token indices, names
@@ -150,9 +157,9 @@ class _Parser:
 
     def variable(self, feature: str, at: int) -> int:
         if self.features is not None:
-            if feature in self.features:
-                return self.features.index(feature)
-        elif re.fullmatch(r"V\d+", feature):
+            if feature in self.columns:
+                return self.columns[feature]
+        elif re.fullmatch(r"V\d{1,7}", feature) and int(feature[1:]) < MAX_VARIABLES:
             return int(feature[1:])
         self.t.i = at
         raise self.t.error("unknown feature name (use V<i>, or give the feature names)")

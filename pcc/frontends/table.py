@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
+from pcc.frontends._text import head_text
 from pcc.frontends.jpc import load_jpc, save_jpc
 from pcc.frontends.libra_ac import load_libra_ac
 from pcc.frontends.libra_spn import load_libra_spn
@@ -29,13 +29,9 @@ def is_pcjl_spn(path: Path) -> bool:
     """A file whose first line is a domain header such as `(2 2 2)`."""
     if path.is_dir():
         return False
-    try:
-        with open(path, "rb") as f:
-            head = f.read(2)
-        opener = gzip.open if head == b"\x1f\x8b" else open
-        with opener(path, "rb") as f:  # type: ignore[operator]
-            first = f.readline(1 << 16).decode("utf-8", "replace").strip()
-    except (OSError, EOFError):
+    head = head_text(path, 1 << 16)
+    if head is None:
         return False
+    first = head.split("\n", 1)[0].strip()
     inner = first[1:-1].split()
     return first.startswith("(") and first.endswith(")") and all(t.isdigit() for t in inner)

@@ -48,7 +48,7 @@ def read_vtree(path: str | Path, text: str | None = None) -> tuple[Vtree, dict[i
         tag = line.tokens[0]
         if tag == "L":
             line.expect_count(3, "a leaf 'L id var'")
-            v = line.int(2, "the variable", low=1)
+            v = line.variable(2)
             if v in seen_vars:
                 raise line.error(f"variable {v} already has a leaf at line "
                                  f"{seen_vars[v].number}", 2)
