@@ -65,7 +65,8 @@ class UsageError(PccError):
 def read_vtree(path: str) -> Vtree:
     """A vtree from a JSON file of nested pairs of variable indices, e.g. `[[0, 1], [2, 3]]`,
     or from a UCLA `.vtree` file (1-based variables there, 0-based in pcc)."""
-    if not path.lower().endswith(".json") and _ucla_vtree(path):
+    if path.lower().endswith(".vtree") or (not path.lower().endswith(".json")
+                                           and _ucla_vtree(path)):
         from pcc.frontends.vtree_file import load_vtree
 
         return load_vtree(path)
@@ -73,6 +74,11 @@ def read_vtree(path: str) -> Vtree:
         text = Path(path).read_text()
     except OSError as error:
         raise FormatError(f"cannot read the vtree ({error.strerror or error})", path) from None
+    except UnicodeDecodeError:  # the UCLA reader names the line and column of the bad byte
+        from pcc.frontends._text import read_text
+
+        read_text(path)
+        raise
     try:
         tree = json.loads(text)
     except json.JSONDecodeError as error:
