@@ -27,6 +27,10 @@ NUMBERS = [b"nan", b"inf", b"-inf", b"1e999", b"-0", b"0", b"-1", b"4294967296",
            b"99999999999999999999", b"18446744073709551616", b"9" * 400, b"9" * 5000,
            b"1e-400", b"0x10", b"1_000"]
 GZIP_MAGIC = b"\x1f\x8b"
+# tokens of one format dropped into another (and punctuation of the SPFlow forms)
+JUNK = [b"", b"x", b"(", b")", b"[", b"]", b"*", b"+", b"|", b";", b",", b"EOF", b"L", b"D", b"T",
+        b"n", b"v", b"{", b"}", b"=", b"p=", b"V0", b"V99", b"SumNode(", b"psdd", b"vtree", b"jpc",
+        b"3)", b"(2", b"c", b"spac", b"null", b"ac"]
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
@@ -108,6 +112,20 @@ def number(data: bytes, rng: random.Random) -> bytes:
     return data[:m.start()] + rng.choice(NUMBERS) + data[m.end():]
 
 
+def token(data: bytes, rng: random.Random) -> bytes:
+    """One space-separated token replaced by a token of some format, deleted or doubled."""
+    parts = data[:1 << 20].split(b" ")
+    i = rng.randrange(len(parts))
+    choice = rng.randrange(4)
+    if choice == 0:
+        del parts[i]
+    elif choice == 1:
+        parts.insert(i, parts[i])
+    else:
+        parts[i] = rng.choice(JUNK)
+    return b" ".join(parts) + data[1 << 20:]
+
+
 def not_gzip(data: bytes, rng: random.Random) -> bytes:
     """Bytes that start like gzip but are not a valid gzip stream."""
     import gzip
@@ -121,7 +139,8 @@ def not_gzip(data: bytes, rng: random.Random) -> bytes:
     return flip(packed, rng)
 
 
-TEXT_OPS = [flip, flip, truncate, dup_line, del_line, swap_lines, number, number, not_gzip]
+TEXT_OPS = [flip, flip, truncate, dup_line, del_line, swap_lines, number, number, token, token,
+            not_gzip]
 
 
 # -- zip member operations (.pcc) -----------------------------------------------------------

@@ -46,6 +46,7 @@ def test_fast_reader_matches_the_checking_reader() -> None:
     lambda t: t.replace("L 2 1 2", "L 2 1 2 7"),
     lambda t: t.replace("L 2 1 2", "L 2 1 99999999999999999999"),
     lambda t: t.replace("L 1 0 -1", "L 0 0 -1"),            # duplicate id
+    lambda t: t.rstrip().rsplit("\n", 1)[0] + "\nL 12 0",    # a short last line
 ])
 def test_fast_reader_declines_what_it_does_not_handle(change) -> None:  # type: ignore[no-untyped-def]
     text = change(PSDD)

@@ -1,168 +1,225 @@
-"""Fuzzing every parser with mutated real files: deleted, duplicated, swapped, corrupted tokens
-and lines, truncation. A parser may accept the result or raise pcc's own PccError; anything else
-(IndexError, KeyError, ValueError, ...) escaping from inside is a bug."""
+"""Fuzzing every reader with seeded mutations of real files (tests/fuzz_engine.py): byte flips,
+truncation, duplicated/deleted/swapped lines, numbers -> nan/inf/huge integers, junk tokens,
+gzip-looking bytes, corrupted zip members. Every case must end in a loaded circuit or pcc's own
+one-line error naming the file (and line:col where there is one), within a time linear in the
+file's size; a `.pcc` that loads must hold exactly the original circuit. Then a corpus of
+minimized reproducers of the defects the fuzzer found (tests/fuzz_corpus/).
+
+PCC_FUZZ_CASES=N runs N cases per seed (default: 30 for pcc's own small files, 12 for the
+shared circuits) for a longer soak.
+"""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import io
+import json
+import os
+import random
+import time
+import zipfile
+from collections import Counter
 from pathlib import Path
-from typing import Callable
 
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pcc.frontends.jpc import format_jpc, load_jpc
-from pcc.frontends.libra_ac import load_libra_ac
-from pcc.frontends.libra_spn import load_libra_spn
-from pcc.frontends.pcjl_spn import load_pcjl_spn
-from pcc.frontends.psdd import read_psdd
-from pcc.frontends.spflow_text import load_spflow_text
-from pcc.frontends.spflow_writer import format_equation
-from pcc.frontends.vtree_file import read_vtree
-from pcc.ir import PccError
-from tests.frontend_data import circuit_path
+from pcc.io import load_circuit, save_pcc
+from pcc.ir import FormatError, PccError
+from tests.fuzz_engine import Seed, check_case, cli_check, mutate
+from tests.fuzz_seeds import PSDD, own_seeds, shared_seeds
 
-JUNK = ["", "0", "-1", "1", "2", "7", "999999", "-0", "x", "1e999", "-1e999", "nan", "inf", "-inf",
-        "0.5", "1.5", "(", ")", "[", "]", "*", "+", "|", ";", ",", "EOF", "L", "D", "T", "n",
-        "v", "{", "}", "=", "p=", "V0", "V99", "SumNode(", "psdd", "vtree", "jpc", "3)", "(2"]
-FUZZ = settings(max_examples=int(__import__("os").environ.get("PCC_FUZZ_EXAMPLES", 100)), deadline=None, derandomize=True,
+CORPUS = Path(__file__).parent / "fuzz_corpus"
+CASES = os.environ.get("PCC_FUZZ_CASES")
+OUTCOMES: Counter[tuple[str, str]] = Counter()
+
+
+def _limit(seed: Seed, folder: Path) -> float:
+    """Seconds a mutant may take: 1 s plus 20x the unmutated file's load (mutants are no
+    bigger than about twice the seed, and a linear reader stays far below this)."""
+    path = seed.write(folder, seed.data)
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        seed.load(path)
+        best = min(best, time.perf_counter() - start)
+    return 1.0 + 20 * best
+
+
+def _fuzz(seed: Seed, cases: int, folder: Path) -> Counter[str]:
+    limit = _limit(seed, folder)
+    rng = random.Random(f"pcc fuzz {seed.name}")
+    counts: Counter[str] = Counter()
+    for _ in range(cases):
+        mutant, ops = mutate(seed.data, rng, seed.zipped)
+        counts[check_case(seed, mutant, ops, folder, limit)] += 1
+    for outcome, n in counts.items():
+        OUTCOMES[(seed.name, outcome)] += n
+    return counts
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Seed]:
+    return {s.name: s for s in own_seeds(tmp_path_factory.mktemp("seeds"))}
+
+
+OWN = ["own .psdd + .vtree", "own .psdd", "own .vtree", "own .jpc", "own PC.jl .spn",
+       "own Libra .ac", "own Libra .spn spac.m", "own Libra .spn leaf", "own SPFlow ref graph",
+       "own SPFlow equation", "own .pcc"]
+SHARED = [s.name for s in shared_seeds()]
+
+
+@pytest.mark.parametrize("name", OWN)
+def test_fuzz_own_files(name: str, own: dict[str, Seed], tmp_path: Path) -> None:
+    counts = _fuzz(own[name], int(CASES or 30), tmp_path)
+    assert counts["ok"] + counts["error"] == sum(counts.values())
+    assert counts["error"] > 0  # the mutations do damage
+
+
+@pytest.mark.skipif(not SHARED, reason="../shared/data is absent")
+@pytest.mark.parametrize("name", SHARED or ["none"])
+def test_fuzz_shared_circuits(name: str, tmp_path: Path) -> None:
+    seed = {s.name: s for s in shared_seeds()}[name]
+    slow = seed.place is not None  # a Libra directory: dozens of leaf files per load
+    counts = _fuzz(seed, int(CASES or (4 if slow else 12)), tmp_path)
+    assert counts["ok"] + counts["error"] == sum(counts.values())
+
+
+@pytest.mark.parametrize("name", ["own .psdd", "own .jpc", "own Libra .spn spac.m",
+                                  "own SPFlow equation", "own .pcc"])
+def test_fuzz_cli_exit_status(name: str, own: dict[str, Seed], tmp_path: Path) -> None:
+    """`pcc check` on mutants: exit 0/1/2, with its one-line error on stderr for 2."""
+    seed = own[name]
+    extra = ("--format", "spflow_eq") if "equation" in name else ()
+    cli = Seed(seed.name + " (pcc check)", seed.data, lambda p: cli_check(p, *extra),
+               seed.suffix, seed.zipped, seed.place)
+    _fuzz(cli, int(CASES or 6), tmp_path)
+
+
+def test_fuzz_summary() -> None:
+    """Prints the outcome counts per seed of the fuzz tests that ran (pytest -s shows them)."""
+    for (name, outcome), n in sorted(OUTCOMES.items()):
+        print(f"fuzz: {name}: {outcome} {n}")
+
+
+# -- the corpus: minimized reproducers of defects the fuzzer found --------------------------
+CORPUS_ERRORS = [
+    ("huge_literal.psdd", {}, r"huge_literal.psdd:2:7: the literal is too long for a number|"
+                              r"huge_literal.psdd:2:7: the literal must be <= 1048576"),
+    ("huge_variable.psdd", {}, r"huge_variable.psdd:2:7: the variable must be <= 1048576"),
+    ("huge_variable.vtree", {}, r"huge_variable.vtree:2:5: the variable must be <= 1048576"),
+    ("not_utf8.vtree", {}, r"not_utf8.vtree:3:5: not UTF-8 text \(byte 0xff\)"),
+    ("not_gzip.psdd", {}, r"not_gzip.psdd: corrupt gzip data"),
+    ("not_gzip.spn", {}, r"not_gzip.spn: corrupt gzip data"),
+    ("huge_trials.jpc", {}, r"huge_trials.jpc:3:9: the number of trials must be <= 1048575"),
+    ("huge_domain.ac", {}, r"huge_domain.ac:1:4: a domain size must be <= 1048576"),
+    ("huge_feature.txt", {"format": "spflow_eq"}, r"huge_feature.txt:1:12: unknown feature name"),
+]
+
+
+@pytest.mark.parametrize("name, options, message", CORPUS_ERRORS)
+def test_corpus_reproducers(name: str, options: dict, message: str) -> None:
+    path = CORPUS / name
+    if name.endswith(".vtree"):
+        from pcc.frontends.vtree_file import load_vtree
+
+        with pytest.raises(FormatError, match=message):
+            load_vtree(path)
+        return
+    with pytest.raises(FormatError, match=message):
+        load_circuit(path, **options)
+
+
+def _pcc_bytes(tmp_path: Path) -> tuple[bytes, object]:
+    from pcc.frontends.psdd import read_psdd
+
+    circuit = read_psdd("seed.psdd", text=PSDD)
+    save_pcc(circuit, tmp_path / "c.pcc")
+    return (tmp_path / "c.pcc").read_bytes(), circuit
+
+
+def test_corpus_pcc_member_damage(tmp_path: Path) -> None:
+    """A flipped bit in a member's deflate data (zlib.error escaped), a member rewritten with a
+    valid zip CRC but other numbers (loaded silently), a truncated archive."""
+    data, _ = _pcc_bytes(tmp_path)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo("children.npy")
+        members = {n: archive.read(n) for n in archive.namelist()}
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    flipped = bytearray(data)
+    flipped[start + 2] ^= 0x10
+    path = tmp_path / "bad.pcc"
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(FormatError, match=r"bad.pcc: children.npy is damaged"):
+        load_circuit(path)
+    values = np.load(io.BytesIO(members["values.npy"]))
+    values[0] = 0.25 if values[0] != 0.25 else 0.5
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    members["values.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    with pytest.raises(FormatError, match=r"array values.npy does not match its checksum"):
+        load_circuit(path)
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FormatError, match=r"bad.pcc: not a .pcc file or truncated"):
+        load_circuit(path)
+    header = json.loads(members["header.json"])
+    assert set(header["crc32"]) == {"header"} | {n for n in members if n.endswith(".npy")}
+
+
+def test_corpus_one_line_equation_reads_in_linear_time() -> None:
+    """An equation is one line: origins used to count newlines from the start for every node."""
+    from pcc.frontends.spflow_text import _Tokens
+
+    text = "\n".join(["(0.5*(Bernoulli(V0|p=0.2)) +", " 0.5*(Bernoulli(V0|p=0.7)))"])
+    tokens = _Tokens(text, "f")
+    assert [tokens.line_of(off) for _, _, off in tokens.items[:1] + tokens.items[-3:]] == \
+        [1, 2, 2, 2]
+
+
+# -- the data file reader (a text format too): token-level mutations ------------------------
+JUNK = ["", "0", "-1", "1", "2", "x", "1e999", "nan", "inf", "-inf", "0.5", "*", "?", ",", "|"]
+FUZZ = settings(max_examples=int(CASES or 60), deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @st.composite
-def mutated(draw: st.DrawFn, text: str) -> str:
+def _mutated(draw: st.DrawFn, text: str) -> str:
     lines = text.splitlines()
     for _ in range(draw(st.integers(1, 3))):
         if not lines:
             break
         i = draw(st.integers(0, len(lines) - 1))
-        op = draw(st.sampled_from(["del", "dup", "swap", "trunc", "tok_del", "tok_dup",
-                                   "tok_swap", "tok_junk", "tok_junk"]))
+        op = draw(st.sampled_from(["del", "dup", "trunc", "junk"]))
         if op == "del":
             del lines[i]
         elif op == "dup":
             lines.insert(i, lines[i])
-        elif op == "swap":
-            j = draw(st.integers(0, len(lines) - 1))
-            lines[i], lines[j] = lines[j], lines[i]
         elif op == "trunc":
-            cut = draw(st.integers(0, len(lines[i])))
-            lines = lines[:i] + [lines[i][:cut]]
+            lines = lines[:i] + [lines[i][:draw(st.integers(0, len(lines[i])))]]
         else:
             tokens = lines[i].split(" ")
-            j = draw(st.integers(0, len(tokens) - 1))
-            if op == "tok_del":
-                del tokens[j]
-            elif op == "tok_dup":
-                tokens.insert(j, tokens[j])
-            elif op == "tok_swap":
-                k = draw(st.integers(0, len(tokens) - 1))
-                tokens[j], tokens[k] = tokens[k], tokens[j]
-            else:
-                tokens[j] = draw(st.sampled_from(JUNK))
+            tokens[draw(st.integers(0, len(tokens) - 1))] = draw(st.sampled_from(JUNK))
             lines[i] = " ".join(tokens)
     return "\n".join(lines) + "\n"
 
 
-def _only_pcc_errors(load: Callable[[str], object], text: str) -> None:
-    try:
-        load(text)
-    except PccError:
-        pass
-
-
-def _seed(relative: str, max_lines: int | None = None, tail: str = "") -> str:
-    lines = circuit_path(relative).read_text().splitlines()
-    return "\n".join(lines[:max_lines]) + "\n" + tail
-
-
-def _fuzz(load: Callable[[str], object], seed: Callable[[], str]) -> None:
-    text = seed()
-
-    @FUZZ
-    @given(mutated(text))
-    def run(mutant: str) -> None:
-        _only_pcc_errors(load, mutant)
-
-    run()
-
-
-def test_fuzz_psdd() -> None:
-    vtree = circuit_path("psdd/little_4var.vtree")
-    _fuzz(lambda t: read_psdd("f.psdd", vtree, text=t), lambda: _seed("psdd/little_4var.psdd"))
-
-
-def test_fuzz_psdd_without_vtree() -> None:
-    _fuzz(lambda t: read_psdd("f.psdd", text=t), lambda: _seed("psdd/nltcs.clt.psdd"))
-
-
-def test_fuzz_vtree() -> None:
-    _fuzz(lambda t: read_vtree("f.vtree", text=t), lambda: _seed("psdd/little_4var.vtree"))
-
-
-def test_fuzz_jpc() -> None:
-    def seed() -> str:
-        from pcc.io import load_circuit
-
-        text = format_jpc(load_circuit(circuit_path("psdd/little_4var.psdd")))
-        # add the leaf kinds the little PSDD lacks: I, C, B and G lines
-        return text.replace("jpc 20", "jpc 24") + ("I 20 0 5 2\nC 21 0 5 -0.5 -1.2 -2.3\n"
-                                                   "B 22 0 6 3 -0.7\nG 23 0 7 0.5 2.0\n")
-    _fuzz(lambda t: load_jpc("f.jpc", text=t), seed)
-
-
-def test_fuzz_pcjl_spn() -> None:
-    def seed() -> str:
-        lines = _seed("pcjl_spn/mnist_cats8_181.spn", 60).splitlines()
-        return "\n".join(lines) + "\nEOF\n"
-    _fuzz(lambda t: load_pcjl_spn("f.spn", text=t), seed)
-
-
-def test_fuzz_libra_ac() -> None:
-    _fuzz(lambda t: load_libra_ac("f.ac", text=t),
-          lambda: _seed("libra/inference_model19/model19.spn/spac-11.ac"))
-
-
-def test_fuzz_libra_ac_unnormalized() -> None:
-    _fuzz(lambda t: load_libra_ac("f.ac", text=t), lambda: _seed("libra/msweb/msweb-mn.ac", 120,
-                                                                 "EOF\n"))
-
-
-def test_fuzz_libra_spn() -> None:
-    source = circuit_path("libra/msweb/msweb.spn")
-    with tempfile.TemporaryDirectory() as tmp:
-        model = Path(tmp) / "m.spn"
-        shutil.copytree(source, model)
-        spac = model / "spac.m"
-
-        def load(text: str) -> object:
-            spac.write_text(text)
-            return load_libra_spn(model)
-        _fuzz(load, lambda: (source / "spac.m").read_text())
-
-
-def test_fuzz_spflow_ref_graph() -> None:
-    _fuzz(lambda t: load_spflow_text("f.spn", text=t), lambda: _seed("spflow_text/NIPS5/structure.spn"))
-
-
-def test_fuzz_spflow_equation() -> None:
-    def seed() -> str:
-        circuit = load_spflow_text(circuit_path("spflow_text/NIPS5/structure.spn"))
-        text = format_equation(circuit)
-        # one node per line so that line mutations hit nodes
-        return text.replace(" + ", "\n+ ").replace(" * ", "\n* ")
-    _fuzz(lambda t: load_spflow_text("f.txt", text=t), seed)
-
-
-def test_fuzz_data_file() -> None:
+def test_fuzz_data_file(tmp_path: Path) -> None:
     from pcc.data import check_columns, read_data
     from pcc.ir import BINARY
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "d.data"
+    path = tmp_path / "d.data"
 
-        def load(text: str) -> object:
-            path.write_text(text.replace(" ", ","))
-            return check_columns(read_data(path), [BINARY] * 4)
-        _fuzz(load, lambda: "1 0 * 1\n0.5|0 1 ? 0\n1 1 nan 0\n0 0 0 0\n")
+    @FUZZ
+    @given(_mutated("1 0 * 1\n0.5|0 1 ? 0\n1 1 nan 0\n0 0 0 0\n"))
+    def run(text: str) -> None:
+        path.write_text(text.replace(" ", ","))
+        try:
+            check_columns(read_data(path), [BINARY] * 4)
+        except PccError:
+            pass
+
+    run()

@@ -56,10 +56,16 @@ def small_file(tmp_path):
     return path
 
 
-def rewrite(path, change):
-    """Rewrite the zip at `path`, letting `change(name, bytes)` return new bytes or None."""
+def rewrite(path, change, keep_crc=False):
+    """Rewrite the zip at `path`, letting `change(name, bytes)` return new bytes or None.
+    Unless `keep_crc`, the header's checksums are dropped first (as in a file written before
+    pcc kept them), so that the checks behind them are reached."""
     with zipfile.ZipFile(path) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
+    if not keep_crc:
+        header = json.loads(members["header.json"])
+        del header["crc32"]
+        members["header.json"] = json.dumps(header).encode()
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
             new = change(name, data)
@@ -118,3 +124,46 @@ def test_unknown_suffix_and_missing_file(tmp_path):
         load_circuit(tmp_path / "c.xyz")
     with pytest.raises(FormatError, match="no such file"):
         load_circuit(tmp_path / "absent.pcc")
+
+
+def test_files_without_checksums_still_load(tmp_path):
+    path = small_file(tmp_path)
+    before = load_pcc(path)
+    rewrite(path, lambda n, d: d)
+    assert_same_circuit(load_pcc(path), before)
+
+
+@pytest.mark.parametrize("change, message", [
+    # a forged or mixed-up member with a valid zip CRC: only the header's checksum catches it
+    (lambda n, d: npy([0.2, 0.4, 0.5, 0.6, 0.4, 0.6]) if n == "values.npy" else d,
+     "array values.npy does not match its checksum in header.json"),
+    (lambda n, d: d.replace(b'"binary"', b'"categorical(2)"', 1) if n == "header.json" else d,
+     "header.json does not match its checksum"),
+])
+def test_checksums_catch_valid_looking_damage(tmp_path, change, message):
+    path = small_file(tmp_path)
+    rewrite(path, change, keep_crc=True)
+    with pytest.raises(FormatError, match=message.replace(".", r"\.")):
+        load_pcc(path)
+
+
+def test_every_flipped_bit_of_a_member_is_caught(tmp_path):
+    """Bit flips inside the compressed bytes: the zip CRC (or inflate) must fail, never a load
+    with other numbers (a flip in deflate's unused padding bits changes nothing)."""
+    path = small_file(tmp_path)
+    original, circuit = path.read_bytes(), load_pcc(path)
+    caught = 0
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("values.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for offset in range(info.compress_size):
+        for bit in (0, 3, 7):
+            damaged = bytearray(original)
+            damaged[start + offset] ^= 1 << bit
+            path.write_bytes(bytes(damaged))
+            try:
+                assert_same_circuit(load_pcc(path), circuit)
+            except FormatError as error:
+                assert "values.npy is damaged" in str(error) or "does not match" in str(error)
+                caught += 1
+    assert caught >= 3 * info.compress_size - 3

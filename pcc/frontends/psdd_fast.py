@@ -49,7 +49,8 @@ def parse_psdd(raw: bytes, name: str, tree: Vtree | None,
     if count[0] == 2 and _ints(b, starts, ends, heads[:1] + 1) is None:
         return None
     heads, count, tag, single = heads[1:], count[1:], tag[1:], single[1:]
-    if not len(heads) or not np.all(single & ((tag == _L) | (tag == _T) | (tag == _D))):
+    if not len(heads) or not np.all(single & ((tag == _L) | (tag == _T) | (tag == _D))) or \
+            np.any(count < 4):  # every node line has 4 tokens or more: read 4 without a check
         return None
     return _nodes(b, raw, starts, ends, line_of, heads, count, tag, name, tree, vtree_ids)
 

@@ -1,14 +1,17 @@
 """The `.pcc` file: one versioned zip of a JSON header and flat numpy arrays (docs/pcc-format.md).
 
 Columnar, so that a circuit of 10^5 groups and 10^6 units saves and loads in about a second, and
-float64 parameters round-trip bit for bit.
+float64 parameters round-trip bit for bit. A damaged file never loads with different numbers:
+zip CRCs are verified, and the header holds a CRC-32 of every array and of its own content.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,10 @@ MODES = {"product": ("hadamard", "kronecker"), "sum": ("dense", "mixing")}
 ARRAYS = ("kind", "mode", "units", "var", "child_start", "children", "array_start",
           "value_start", "values", "shape_start", "shapes")
 MAX_EXACT_INT = 2**53
+# what a damaged zip may raise from zipfile (a bad deflate stream, an impossible seek, an
+# unknown compression method or "encrypted" flag from a flipped bit, a short header)
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+              NotImplementedError, RuntimeError, ValueError, struct.error, OverflowError)
 
 
 def save_pcc(circuit: Circuit, path: str | Path) -> None:
@@ -65,29 +72,39 @@ def save_pcc(circuit: Circuit, path: str | Path) -> None:
         "shapes": np.fromiter((s for a in arrays for s in a.shape), np.int64),
     }
     origins = [g.origin for g in circuit.groups]
-    header = {
+    header: dict = {
         "format": FORMAT, "version": VERSION,
         "variables": [str(d) for d in circuit.domains],
         "families": families, "groups": n,
         "origins": origins if any(o is not None for o in origins) else None,
     }
+    members = {}
+    for name, array in columns.items():
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        members[f"{name}.npy"] = buffer.getvalue()
+    header["crc32"] = {"header": _header_crc(header),
+                       **{name: zlib.crc32(data) for name, data in members.items()}}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr("header.json", json.dumps(header, indent=1))
-        for name, array in columns.items():
-            buffer = io.BytesIO()
-            np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            archive.writestr(f"{name}.npy", buffer.getvalue())
+        for name, data in members.items():
+            archive.writestr(name, data)
 
 
 def load_pcc(path: str | Path) -> Circuit:
     """Read a `.pcc` file; a damaged file raises `FormatError` naming what is wrong."""
     where = str(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            header = _read_header(archive, where)
-            columns = {name: _read_array(archive, name, where) for name in ARRAYS}
-    except (zipfile.BadZipFile, EOFError) as error:
+        archive = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise FormatError("no such file", where) from None
+    except IsADirectoryError:
+        raise FormatError("is a directory, expected a .pcc file", where) from None
+    except ZIP_ERRORS as error:
         raise FormatError(f"not a .pcc file or truncated ({error})", where) from None
+    with archive:
+        header = _read_header(archive, where)
+        columns = {name: _read_array(archive, name, where, header) for name in ARRAYS}
     try:
         groups = _decode(header, columns, where)
         return Circuit(groups, [Domain.parse(d) for d in header["variables"]])
@@ -101,13 +118,30 @@ def _starts(counts: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
-def _read_header(archive: zipfile.ZipFile, where: str) -> dict:
+def _header_crc(header: dict) -> int:
+    """CRC-32 of what the header says about the circuit (all but the checksums themselves)."""
+    content = {k: v for k, v in header.items() if k != "crc32"}
+    return zlib.crc32(json.dumps(content, sort_keys=True).encode())
+
+
+def _member(archive: zipfile.ZipFile, name: str, where: str) -> bytes:
+    """A member's bytes; zipfile checks its CRC-32 as it reads to the end."""
     try:
-        header = json.loads(archive.read("header.json"))
+        return archive.read(name)
     except KeyError:
-        raise FormatError("header.json is missing", where) from None
+        raise FormatError(f"{name} is missing", where) from None
+    except ZIP_ERRORS as error:
+        raise FormatError(f"{name} is damaged ({error})", where) from None
+
+
+def _read_header(archive: zipfile.ZipFile, where: str) -> dict:
+    data = _member(archive, "header.json", where)
+    try:
+        header = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise FormatError(f"header.json is not valid JSON ({error})", where) from None
+    except RecursionError:
+        raise FormatError("header.json is nested too deeply", where) from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise FormatError("header.json does not describe a pcc circuit", where)
     if header.get("version") != VERSION:
@@ -116,14 +150,25 @@ def _read_header(archive: zipfile.ZipFile, where: str) -> dict:
     for key, kind in (("variables", list), ("families", list), ("groups", int)):
         if not isinstance(header.get(key), kind):
             raise FormatError(f"header.json: {key!r} is missing or not a {kind.__name__}", where)
+    crc = header.get("crc32")  # absent in files written before pcc kept checksums
+    if crc is not None:
+        if not isinstance(crc, dict):
+            raise FormatError("header.json: 'crc32' is not an object", where)
+        if crc.get("header") != _header_crc(header):
+            raise FormatError("header.json does not match its checksum (the file is damaged)",
+                              where)
     return header
 
 
-def _read_array(archive: zipfile.ZipFile, name: str, where: str) -> np.ndarray:
-    try:
-        data = archive.read(f"{name}.npy")
-    except KeyError:
-        raise FormatError(f"array {name}.npy is missing", where) from None
+def _read_array(archive: zipfile.ZipFile, name: str, where: str, header: dict) -> np.ndarray:
+    member = f"{name}.npy"
+    if member not in archive.NameToInfo:
+        raise FormatError(f"array {member} is missing", where)
+    data = _member(archive, member, where)
+    crc = header.get("crc32")
+    if crc is not None and crc.get(member) != zlib.crc32(data):
+        raise FormatError(f"array {member} does not match its checksum in header.json (the "
+                          "file is damaged)", where)
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, EOFError, OSError) as error:
