@@ -174,3 +174,17 @@ def test_pcc_train_init_from_a_pcc_file_and_em_without_an_m_step(tmp_path, capsy
     trained = load_circuit(tmp_path / "o.pcc")
     before = log_likelihood(_histogram_circuit(), rows.astype(float)).mean()
     assert log_likelihood(trained, rows.astype(float)).mean() > before
+
+
+def test_pcc_train_init_applies_passes_first(tmp_path, capsys):
+    (tmp_path / "x.psdd").write_text(PSDD)
+    np.savetxt(tmp_path / "t.data", _skewed(100), fmt="%d", delimiter=",")
+    common = ["train", "--init", str(tmp_path / "x.psdd"), "--data", str(tmp_path / "t.data"),
+              "--epochs", "1", "--no-progress", "-o", str(tmp_path / "o.pcc")]
+    assert main([*common, "--passes", "prune,normalize"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("prune") and lines[1].startswith("normalize"), lines
+    _assert_deterministic_and_normalized(load_circuit(tmp_path / "o.pcc"), atol=1e-6)
+    assert main([*common, "--passes", "prune,nosuch"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown pass 'nosuch'" in err and "\n" not in err

@@ -5,6 +5,7 @@ RAT-SPN, HCLT), or one read from a file (a PSDD, an SPFlow model, a .pcc) to fin
         --test nltcs.test.data.gz --units 16 --epochs 20 --em -o nltcs.pcc
     pcc train --structure pd --data mnist/ --test mnist/ --units 10 --epochs 5 -o mnist.pcc
     pcc train --init nltcs.psdd --data nltcs.train.data.gz --epochs 5 --em -o nltcs.pcc
+    pcc train --init model.ac --passes prune,normalize --data train.data --epochs 5 -o m.pcc
     torchrun --nproc-per-node 2 -m pcc.cli.main train --distributed ...   # docs/distributed.md
 
 Data: comma-separated .data[.gz] files (NaN, '?' or empty = missing), IDX files, or a folder of
@@ -31,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--init", metavar="FILE",
                        help="start from this circuit file (any format pcc reads) instead")
     parser.add_argument("--format", help="--init: the file's format (default: from its name)")
+    parser.add_argument("--passes", metavar="P1,P2",
+                        help="transforms applied to the circuit before training, in order "
+                             "(pcc.transforms: e.g. prune,normalize)")
     parser.add_argument("--data", required=True, metavar="TRAIN", help="training data")
     parser.add_argument("--valid", metavar="V", help="validation data (early stopping)")
     parser.add_argument("--test", metavar="T", help="test data (reported at the end)")
@@ -108,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
         valid = None if valid is None else binarize(valid, args.binarize)
         test = None if test is None else binarize(test, args.binarize)
     circuit, what = _start_circuit(args, train, shape, valid, test)
+    if args.passes:
+        from pcc.transforms import apply_passes
+
+        circuit, reports = apply_passes(circuit, args.passes)
+        for report in reports if world.leader else ():
+            print(report.text())
     started = time.perf_counter()
     model = compile(circuit, dtype=getattr(torch, args.dtype), device=world.device)
     config = TrainConfig(method=args.method, epochs=args.epochs,
