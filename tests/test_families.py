@@ -57,6 +57,8 @@ EXAMPLES: dict[str, tuple[Domain, Callable[[np.random.Generator], list[Params]]]
     "histogram": (REAL, lambda r: [
         {"breaks": (b := _breaks(r, 3, 4, False)), "densities": _densities(r, b)},
         {"breaks": (c := _breaks(r, 2, 2, False)), "densities": _densities(r, c)}]),
+    "exponential": (REAL, lambda r: [{"rate": r.uniform(0.2, 3.0, 3)},
+                                     {"rate": r.uniform(0.2, 3.0, 2)}]),
 }
 # histograms also over a discrete domain with unit-width bins (SPFlow's; the floor path)
 UNIT_HISTOGRAM = (categorical(5), lambda r: [
@@ -234,6 +236,8 @@ def _weighted_mle(name: str, p: Params, x: np.ndarray, r: np.ndarray) -> Params:
         return {"n": p["n"], "p": (r * x).sum(0) / (p["n"] * total)}
     if name == "poisson":
         return {"rate": (r * x).sum(0) / total}
+    if name == "exponential":
+        return {"rate": total / (r * x).sum(0)}
     if name == "gaussian":
         mean = (r * x).sum(0) / total
         return {"mean": mean, "std": np.sqrt((r * (x - mean) ** 2).sum(0) / total)}
@@ -358,3 +362,7 @@ def test_support_and_totals_agree_with_the_density(name, example):
         totals = spec.totals(p)
         if totals is not None:
             np.testing.assert_allclose(totals[0], 1.0, rtol=1e-12)
+    # the exponential mixes its mean 1 / rate: (0.5 * 1 + 0.5 * 0.25) -> rate 1.6
+    r = interpolate("exponential", {"rate": torch.tensor([1.0])}, {"rate": torch.tensor([4.0])},
+                    0.5)
+    assert r["rate"].item() == pytest.approx(1.6)

@@ -8,6 +8,7 @@ from pcc.families.base import Family
 from pcc.families.bernoulli import Bernoulli
 from pcc.families.binomial import Binomial
 from pcc.families.categorical import Categorical
+from pcc.families.exponential import Exponential
 from pcc.families.gaussian import Gaussian
 from pcc.families.histogram import Histogram
 from pcc.families.indicator import Indicator
@@ -21,6 +22,7 @@ FAMILIES: dict[str, Family] = {
     "poisson": Poisson(),
     "gaussian": Gaussian(),
     "histogram": Histogram(),
+    "exponential": Exponential(),
 }
 
 

@@ -10,6 +10,7 @@ from pcc.backends.torch.families.base import Family
 from pcc.backends.torch.families.bernoulli import Bernoulli
 from pcc.backends.torch.families.binomial import Binomial
 from pcc.backends.torch.families.categorical import Categorical
+from pcc.backends.torch.families.exponential import Exponential
 from pcc.backends.torch.families.gaussian import Gaussian
 from pcc.backends.torch.families.histogram import Histogram
 from pcc.backends.torch.families.indicator import Indicator
@@ -23,6 +24,7 @@ LEAVES: dict[str, type[Family]] = {
     "poisson": Poisson,
     "gaussian": Gaussian,
     "histogram": Histogram,
+    "exponential": Exponential,
 }
 
 
