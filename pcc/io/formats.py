@@ -1,12 +1,15 @@
-"""Every circuit file format pcc reads or writes, chosen by `--format` or by the file's name."""
+"""Every circuit file format pcc reads or writes, chosen by `--format`, the file's name, or (for
+`.txt` and unknown extensions) the file's content: `choose_format`."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import pcc.frontends.table as fe
+from pcc.frontends.sniff import sniff
 from pcc.io.pcc_file import load_pcc, save_pcc
 from pcc.ir import Circuit, FormatError
 
@@ -36,39 +39,92 @@ FORMATS: dict[str, Format] = {
 
 
 def detect_format(path: str | Path) -> Format:
-    """The format whose suffix `path` ends with (a trailing .gz is allowed where readers say)."""
+    """The format whose suffix `path` ends with (a trailing .gz is allowed where readers say);
+    FormatError when the name does not say. `choose_format` also reads the content."""
+    fmt = _by_name(Path(path))
+    if fmt is None:
+        raise FormatError(f"cannot tell the format from the file name; use --format ({_known()})",
+                          str(path))
+    return fmt
+
+
+def choose_format(path: str | Path, format: str | None = None,
+                  writing: bool = False) -> tuple[str, str]:
+    """(format name, how it was chosen) for reading (or `writing`) `path`.
+
+    `format` wins when given. Else the file name decides (`.psdd`, `.jpc`, ...; `.spn` by a
+    look at the file, as three formats use it), and where it cannot (`.txt`, no or an unknown
+    extension) the content does (`pcc.frontends.sniff`); a file about to be written has no
+    content to read, so its name must say.
+    """
+    p = Path(path)
+    if format is not None:
+        if format not in FORMATS:
+            raise FormatError(f"unknown format {format!r}; known: {', '.join(FORMATS)}", str(path))
+        return format, "given by --format"
+    fmt = _by_name(p)
+    if fmt is not None:
+        return fmt.name, "from the file name"
+    if writing:
+        raise FormatError("cannot tell the format to write from the file name; use a known "
+                          f"extension or --format ({_known()})", str(path))
+    if not p.exists():
+        raise FormatError("no such file", str(path))
+    found = sniff(p)
+    if found is None:
+        raise FormatError("cannot tell the format from the file name or its content; use "
+                          f"--format ({_known()})", str(path))
+    name, why = found
+    if name == "vtree":
+        raise FormatError("this is a UCLA vtree file, not a circuit (give it with --vtree)",
+                          str(path))
+    return name, f"from the content: {why}"
+
+
+def _by_name(path: Path) -> Format | None:
     name = str(path).lower()
+    if name.endswith(".txt"):  # SPFlow users save equations as .txt: decided by the content
+        return None
     for fmt in FORMATS.values():
         if any(name.endswith(s) for s in fmt.suffixes) and (fmt.sniff is None
-                                                             or fmt.sniff(Path(path))):
+                                                             or fmt.sniff(path)):
             return fmt
-    known = ", ".join(f"{f.name} ({' '.join(f.suffixes)})" for f in FORMATS.values())
-    raise FormatError(f"cannot tell the format from the file name; use --format ({known})",
-                      str(path))
+    return None
+
+
+def _known() -> str:
+    return ", ".join(f"{f.name} ({' '.join(f.suffixes) or 'by content'})"
+                     for f in FORMATS.values())
 
 
 def _choose(path: str | Path, format: str | None) -> Format:
+    """Deprecated alias kept for the CLI until it calls `choose_format`: the format by `format`
+    or by the file name only (as before content sniffing)."""
     if format is None:
         return detect_format(path)
-    if format not in FORMATS:
-        raise FormatError(f"unknown format {format!r}; known: {', '.join(FORMATS)}", str(path))
-    return FORMATS[format]
+    return FORMATS[choose_format(path, format)[0]]
 
 
 def load_circuit(path: str | Path, format: str | None = None, **options: object) -> Circuit:
-    """Read a circuit from `path` in `format` (default: detected from the file name)."""
-    fmt = _choose(path, format)
+    """Read a circuit from `path` in `format` (default: from the file name, else the content;
+    a format chosen from the content is said in one line on the `pcc` logger, which prints it
+    to stderr unless logging is configured otherwise)."""
+    name, how = choose_format(path, format)
+    fmt = FORMATS[name]
     if fmt.load is None:
         raise FormatError(f"pcc cannot read the {fmt.name} format", str(path))
     if not Path(path).exists():
         raise FormatError("no such file", str(path))
+    if how.startswith("from the content"):
+        logging.getLogger("pcc").warning(f"pcc: {path}: read as {name} ({how}; --format "
+                                         "overrides)")
     return fmt.load(path, **options)
 
 
 def save_circuit(circuit: Circuit, path: str | Path, format: str | None = None,
                  **options: object) -> None:
     """Write `circuit` to `path` in `format` (default: detected from the file name)."""
-    fmt = _choose(path, format)
+    fmt = FORMATS[choose_format(path, format, writing=True)[0]]
     if fmt.save is None:
         raise FormatError(f"pcc cannot write the {fmt.name} format", str(path))
     fmt.save(circuit, Path(path), **options)
