@@ -145,11 +145,13 @@ def test_time_limit_and_bad_config():
 
 def test_the_e_step_writes_the_leaves_into_the_evaluation_buffer():
     """No leaves-sized copy: the tapped leaves are rows of the buffer the pass evaluates in."""
-    from pcc.learn.access import em_access
+    from pcc.layering import NEG_INF as NEG_INF_COLUMN
 
     model = compile(build_circuit(random_binary_trees(8, 2, 2, seed=0), units=3,
                                   leaf="bernoulli", seed=0), dtype=torch.float64)
     x = (np.random.default_rng(0).random((5, 8)) < 0.5).astype(float)
-    ll, _, leaves, _ = em_access(model).forward_taps(torch.as_tensor(x))
-    assert model.program.holding(leaves) is not None
-    assert torch.allclose(ll, model(x))
+    xs, missing = model.domains.prepare(x, None, model.device)
+    up = model.run(xs, missing, tap_leaves=True, keep_buffer=True)
+    assert up.leaves is not None and up.buffer is not None and up.leaves.requires_grad
+    assert up.leaves.data_ptr() == up.buffer[NEG_INF_COLUMN + 1].data_ptr()
+    assert torch.allclose(up.root[:, 0], model(x))

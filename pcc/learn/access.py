@@ -1,10 +1,9 @@
 """How EM reaches the parameters of a compiled circuit (`pcc.backends.torch.CompiledCircuit`).
 
-EM needs, from one forward pass, the tensors of normalized log-weights and of leaf
-log-probabilities that the pass used, so that autograd can give dLL/d(log w) and
-dLL/d(log p_leaf); and it needs to read and write those parameters. `TorchEMAccess` gives them:
-one `LogTable` per weighted block (a row is one sum unit; the table reads and writes its own
-layout) and one family module per input block (rows = leaf units), whose `get_params` /
+EM's forward pass is the model's own (`CompiledCircuit.run` with `tap_leaves`: the log-weights
+and leaf rows it used, for dLL/d(log w) and dLL/d(log p_leaf)); EM also reads and writes those
+parameters. `TorchEMAccess` gives them: one `LogTable` per weighted block (a row is one sum
+unit; the table reads and writes its own layout) and one family module per input block (rows = leaf units), whose `get_params` /
 `set_params` hide how each family stores its parameters.
 """
 
@@ -13,14 +12,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pcc.backends.torch.blocks import Evaluate
 from pcc.backends.torch.families import Family
 from pcc.backends.torch.module import CompiledCircuit
 from pcc.backends.torch.params import LogTable
 
 
 class TorchEMAccess:
-    """EM's view of a `CompiledCircuit`: taps, weight tables and leaf parameters."""
+    """EM's view of a `CompiledCircuit`: weight tables and leaf parameters."""
 
     def __init__(self, model: CompiledCircuit):
         self.model = model
@@ -32,24 +30,6 @@ class TorchEMAccess:
         self.input_vars: list[torch.Tensor] = [leaf.var for leaf in self.leaves]
         ends = np.cumsum([0] + [len(v) for v in self.input_vars]).tolist()
         self.input_rows = list(zip(ends[:-1], ends[1:]))
-
-    def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor],
-                                                     torch.Tensor, torch.Tensor]:
-        """(log p(x) per row, log-weight tables, the (units, rows) log-values of every input
-        unit (0 where missing; input block i owns rows `input_rows[i]`), and x as float64
-        with NaN where missing). Gradients reach the tables and the leaf values; EM needs no
-        gradient through the leaves' parameters, so the leaves are computed without autograd."""
-        m = self.model
-        xs, missing = m.domains.prepare(x, None, m.device)
-        log_ws = [t() for t in self.tables]
-        m.program.scratch.release()
-        like = torch.empty(0, dtype=m.dtype, device=m.device)
-        _, leaves = m.program.new_buffer(like, xs.shape[0])  # the leaves go in place
-        m.write_leaves(xs, missing, leaves)
-        leaves.requires_grad_()
-        root = Evaluate.apply(m.program, leaves, *log_ws)
-        x_nan = torch.where(missing, torch.nan, xs)
-        return root[:, 0], log_ws, leaves, x_nan
 
     def log_weights(self) -> list[torch.Tensor]:
         with torch.no_grad():

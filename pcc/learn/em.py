@@ -47,7 +47,14 @@ class EM:
     def accumulate(self, x: torch.Tensor) -> float:
         """E-step on one batch (rows, variables; NaN = missing); returns the summed
         log-likelihood. Rows of probability zero would poison the counts: they are an error."""
-        ll, log_ws, leaves, x_nan = self.access.forward_taps(x)
+        model = self.access.model
+        xs, missing = model.domains.prepare(x, None, model.device)
+        # one pass that records autograd into the weight tables and the tapped leaf rows only:
+        # EM needs no gradient through the leaves' parameters
+        up = model.run(xs, missing, tap_leaves=True)
+        ll, log_ws, leaves = up.root[:, 0], up.log_weights, up.leaves
+        assert leaves is not None  # tapped
+        x_nan = torch.where(missing, torch.nan, xs)
         if not bool(torch.isfinite(ll).all()):
             row = int(torch.nonzero(~torch.isfinite(ll))[0])
             raise FloatingPointError(f"EM: row {row} of the batch has log-likelihood "

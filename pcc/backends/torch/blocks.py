@@ -61,6 +61,12 @@ class BlockOp(nn.Module):
         """Write the block's output into `out` without autograd (the forward pass)."""
         out.copy_(self.compute([gather(buf, i) for i in self.indices()], log_w))
 
+    def max_product(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
+                    log_w: torch.Tensor | None) -> None:
+        """Write the block's max-product output into `out` (no autograd): each sum's
+        log-sum-exp replaced by the max over its terms (child value + log weight)."""
+        raise NotImplementedError
+
     def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
                       log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
         """Add the gradient of <grad, output> for every column the block read into
@@ -100,6 +106,8 @@ class ProductOp(BlockOp):
         # embedding_bag gathers and adds in one pass, without a (rows, F, batch) copy: 1.4x
         # (F = 2) to 2.6x (F = 8) faster than a gather then F - 1 additions
         out.copy_(embedding_bag(self.index, buf, mode="sum"))
+
+    max_product = fast  # a product is the same in both semirings
 
     def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
                       log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
@@ -149,6 +157,13 @@ class SumOp(BlockOp):
             torch.sum(x, 1, out=out)
             out.log_().add_(m)
 
+    def max_product(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
+                    log_w: torch.Tensor | None) -> None:
+        # in the reused work memory: fresh large tensors cost page faults on every block
+        terms = scratch.gather(buf, self.index)
+        terms.add_(log_w[:, :, None])  # type: ignore[index]
+        torch.amax(terms, 1, out=out)
+
 
 class DenseOp(BlockOp):
     """log-einsum-exp: subtract each group's max input, one batched matmul, log, add it back."""
@@ -159,6 +174,12 @@ class DenseOp(BlockOp):
         m = max_shift(x, 1)
         s = torch.bmm(torch.exp(log_w).reshape(G, -1, F), torch.exp(x - m))  # type: ignore[arg-type]
         return (safe_log(s) + m).reshape(-1, B)
+
+    def max_product(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
+                    log_w: torch.Tensor | None) -> None:
+        x = gather(buf, self.index)                               # (G, F, B)
+        G, F, B = x.shape
+        out.copy_((x[:, None] + log_w.view(G, -1, F, 1)).amax(2).reshape(-1, B))  # type: ignore[union-attr]
 
 
 SMALL_FAN_IN = 16  # pairwise log-add-exps beat exp-sum-log (fewer passes) up to here
@@ -205,31 +226,28 @@ class Scratch:
         return self.buffer[:n].view(shape)
 
 
-def run_blocks(program: "Program", leaves: torch.Tensor | None, log_ws: list[torch.Tensor | None],
-               buf: torch.Tensor | None = None) -> torch.Tensor:
-    """The filled (columns, batch) buffer: constants, the leaves, then every block in order.
-    With `leaves` None, `buf` already holds the leaves (written there by the caller)."""
-    if buf is None:
-        assert leaves is not None
-        buf = program.scratch.activation(leaves, (program.columns, leaves.shape[1]),
-                                         program.reuse)
-        first = NEG_INF_COLUMN + 1
-        buf[first:first + leaves.shape[0]] = leaves
-    buf[ZERO_COLUMN] = 0.0
-    buf[NEG_INF_COLUMN] = NEG_INF
+def run_blocks(program: "Program", buf: torch.Tensor, log_ws: list[torch.Tensor | None],
+               semiring: str = "sum-product") -> None:
+    """Every block in order over the (columns, batch) buffer, whose constant and leaf rows
+    are written (`Program.buffer`); `semiring` "max-product" takes each sum's max."""
+    max_product = semiring == "max-product"
     for block, log_w in zip(program.blocks, log_ws):
-        block.fast(buf, buf[block.start:block.stop], program.scratch, log_w)
-    return buf
+        out = buf[block.start:block.stop]
+        if max_product:
+            block.max_product(buf, out, program.scratch, log_w)
+        else:
+            block.fast(buf, out, program.scratch, log_w)
 
 
 class Evaluate(torch.autograd.Function):
-    """(leaves, *log-weights) -> root values; see the module docstring for the backward pass."""
+    """(buffer, leaves, *log-weights) -> root values; see the module docstring for the
+    backward pass. The buffer's constant and leaf rows hold their values already (`leaves`'
+    values): `leaves` is the tensor whose gradient the backward gives."""
 
     @staticmethod
-    def forward(ctx, program: "Program", leaves: torch.Tensor,  # type: ignore[override]
-                *log_ws: torch.Tensor) -> torch.Tensor:
-        buf = program.holding(leaves)  # the caller may have written the leaves in place
-        buf = run_blocks(program, leaves if buf is None else None, program.expand(log_ws), buf)
+    def forward(ctx, program: "Program", buf: torch.Tensor,  # type: ignore[override]
+                leaves: torch.Tensor, *log_ws: torch.Tensor) -> torch.Tensor:
+        run_blocks(program, buf, program.expand(log_ws))
         ctx.program, ctx.buf, ctx.num_leaves = program, buf, leaves.shape[0]
         ctx.save_for_backward(*log_ws)
         start, stop = program.root
@@ -252,7 +270,7 @@ class Evaluate(torch.autograd.Function):
             grad_ws[i] = block.backward_into(buf, grad_buf, log_w, g)
         first = NEG_INF_COLUMN + 1
         grad_leaves = grad_buf[first:first + ctx.num_leaves]
-        return (None, grad_leaves, *[grad_ws[i] for i in program.weighted])
+        return (None, None, grad_leaves, *[grad_ws[i] for i in program.weighted])
 
 
 class Program:
@@ -264,25 +282,19 @@ class Program:
         self.blocks, self.columns, self.root = blocks, columns, root
         self.num_leaves = num_leaves
         self.scratch = Scratch()
-        self.reuse = False          # set per call: reuse the buffer when no backward follows
         self.weighted = [i for i, b in enumerate(blocks) if b.table is not None]
         self.work_per_row = max([b.work_per_row() for b in blocks] or [0])
 
-    def new_buffer(self, like: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(a fresh (columns, batch) buffer, the view of its leaf rows): writing the leaves
-        there and passing the view to `Evaluate` saves a leaves-sized copy."""
-        buf = like.new_empty((self.columns, batch))
+    def buffer(self, like: torch.Tensor, batch: int, reuse: bool
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the (columns, batch) activation buffer with its constant rows written, the view of
+        its leaf rows): the leaves are written there in place, never copied in. `reuse`: the
+        one kept across calls (no backward or caller will read it after the next pass)."""
+        buf = self.scratch.activation(like, (self.columns, batch), reuse)
+        buf[ZERO_COLUMN] = 0.0
+        buf[NEG_INF_COLUMN] = NEG_INF
         first = NEG_INF_COLUMN + 1
         return buf, buf[first:first + self.num_leaves]
-
-    def holding(self, leaves: torch.Tensor) -> torch.Tensor | None:
-        """The buffer whose leaf rows `leaves` is (see `new_buffer`), else None."""
-        base = leaves._base
-        first = NEG_INF_COLUMN + 1
-        if base is None or base.shape != (self.columns, leaves.shape[1]) or \
-                leaves.data_ptr() != base[first].data_ptr() or not leaves.is_contiguous():
-            return None
-        return base
 
     def expand(self, log_ws: tuple[torch.Tensor, ...]) -> list[torch.Tensor | None]:
         full: list[torch.Tensor | None] = [None] * len(self.blocks)

@@ -49,6 +49,16 @@ class KronOp(BlockOp):
             inputs = [gather(buf, self.index[gs]), gather(buf, self.index_b[gs])]
             out[rows] = self.compute(inputs, log_w[rows])  # type: ignore[index]
 
+    def max_product(self, buf: torch.Tensor, out: torch.Tensor, scratch: "Scratch",
+                    log_w: torch.Tensor | None) -> None:
+        """max over (p, i, j) of W_kpij + a_pi + b_pj: the max over j first, then (p, i)."""
+        a, b = gather(buf, self.index), gather(buf, self.index_b)  # (G, P, Ka | Kb, B)
+        G, P, Ka, B = a.shape
+        Kb = b.shape[2]
+        w = log_w.view(G, -1, P, Ka, Kb, 1)  # type: ignore[union-attr]
+        best_j = (w + b.view(G, 1, P, 1, Kb, B)).amax(4)             # (G, K, P, Ka, B)
+        out.copy_((best_j + a.view(G, 1, P, Ka, B)).amax((2, 3)).reshape(-1, B))
+
     def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
                       log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
         K = (self.stop - self.start) // self.index.shape[0]

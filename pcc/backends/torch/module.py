@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 import torch
 from torch import nn
@@ -19,6 +22,7 @@ from pcc.data.tensors import DomainTable, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
 from pcc.backends.torch.fused import FusedPass
+from pcc.backends.torch.modes import LeafParams, leaf_params
 import pcc.backends.torch.native_leaves as native_leaves
 from pcc.backends.torch.native import kernel
 from pcc.backends.torch.params import NEG_INF
@@ -28,6 +32,18 @@ from pcc.layering import LayeredCircuit
 
 DEFAULT_BUFFER_BYTES = 1 << 30
 OPS = {"product": ProductOp, "sum": SumOp, "dense": DenseOp, "kron": KronOp}
+Semiring = Literal["sum-product", "max-product"]
+SEMIRINGS = ("sum-product", "max-product")
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one forward pass (`CompiledCircuit.run`) gives back."""
+
+    root: torch.Tensor                  # (rows, root units): the root's values
+    log_weights: list[torch.Tensor]     # each weight table's log-weights, as the pass read them
+    buffer: torch.Tensor | None = None  # (columns, rows): every unit's value (`keep_buffer`)
+    leaves: torch.Tensor | None = None  # (leaf units, rows) requiring grad (`tap_leaves`)
 
 
 class CompiledCircuit(nn.Module):
@@ -95,25 +111,96 @@ class CompiledCircuit(nn.Module):
         return both[:rows] - both[rows:]
 
     def _evaluate(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
-        log_ws = [b.table() for b in self.program.blocks if b.table is not None]
-        fast = not (torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()))
-        fused = self._fused_pass() if fast else None
+        """log p per row by `run`, in chunks so that the buffer and one block's work fit."""
+        fused = self._fused_pass() if not self._autograd() else None
         work = fused.work_per_row if fused is not None else self.program.work_per_row
         itemsize = torch.finfo(self.dtype).bits // 8
-        per_row = (self.plan.num_columns + work) * itemsize
-        chunk = max(1, self.buffer_bytes // per_row)  # buffer and one block's work fit
-        self.program.reuse = fast
-        if not fast:
-            self.program.scratch.release()
-        outs = []
-        for start in range(0, max(x.shape[0], 1), chunk):
-            xs, ms = x[start:start + chunk], missing[start:start + chunk]
-            if fast:
-                outs.append(self._run_fast(xs, ms, log_ws, fused))
-                continue
-            outs.append(Evaluate.apply(self.program, self.leaf_values(xs, ms), *log_ws))
+        chunk = self.chunk_rows((self.plan.num_columns + work) * itemsize)
+        outs = [self.run(x[start:start + chunk], missing[start:start + chunk]).root
+                for start in range(0, max(x.shape[0], 1), chunk)]
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out[:, 0] if out.shape[1] == 1 else out
+
+    def chunk_rows(self, bytes_per_row: int) -> int:
+        """Rows per pass so that `bytes_per_row` times them stay within `buffer_bytes`."""
+        return max(1, self.buffer_bytes // bytes_per_row)
+
+    # -- the forward pass: every evaluation and query goes through `run` -------------------------
+    def run(self, x: torch.Tensor, missing: torch.Tensor, *, semiring: Semiring = "sum-product",
+            keep_buffer: bool = False, tap_leaves: bool = False,
+            at_mode: torch.Tensor | None = None) -> Pass:
+        """One forward pass over one batch (no chunking): `x` and `missing` (rows, vars) as
+        `domains.prepare` gives them.
+
+        `semiring`: "sum-product" (log p) or "max-product" (each sum the max of its terms;
+        missing leaf entries take their unit's value at its mode, `at_mode` (leaf units,),
+        `mode_values()` when None). Taps: `keep_buffer` returns the filled (columns, rows)
+        activation buffer (the top-down passes read it); `tap_leaves` returns the leaf rows
+        as a tensor that requires grad, so that a backward gives dLL/d(log p_leaf) (EM's
+        responsibilities; the leaves are then evaluated without autograd in their
+        parameters). With autograd (a parameter requires grad, or `tap_leaves`) the blocks run
+        in `Evaluate`; without it in a buffer reused across calls, on the CPU by the native
+        fused pass (unless the buffer is kept: that pass skips product rows only sums read)."""
+        if semiring not in SEMIRINGS:
+            raise ValueError(f"semiring must be one of {', '.join(SEMIRINGS)}, got {semiring!r}")
+        if tap_leaves and semiring != "sum-product":
+            raise ValueError("tap_leaves needs the sum-product semiring (EM's E-step)")
+        program = self.program
+        like = torch.empty(0, dtype=self.dtype, device=x.device)
+        start, stop = program.root
+        if tap_leaves or (semiring == "sum-product" and self._autograd()):
+            program.scratch.release()  # the pass keeps its own buffer for the backward
+            log_ws = [b.table() for b in program.blocks if b.table is not None]
+            buf, rows = program.buffer(like, x.shape[0], reuse=False)
+            if tap_leaves:
+                self._write_leaves(x, missing, rows)
+                leaves = rows.requires_grad_()
+            else:
+                leaves = self._differentiable_leaves(x, missing)
+                rows.copy_(leaves.detach())
+            root = Evaluate.apply(program, buf, leaves, *log_ws)
+            return Pass(root, log_ws, buf if keep_buffer else None,
+                        leaves if tap_leaves else None)
+        with torch.no_grad():
+            log_ws = [b.table() for b in program.blocks if b.table is not None]
+            fused = self._fused_pass() if semiring == "sum-product" and not keep_buffer else None
+            buf, rows = program.buffer(like, x.shape[0], reuse=not keep_buffer)
+            codes = self._codes(x, missing)
+            self._write_leaves(x, missing, rows, codes)
+            full = program.expand(tuple(log_ws))
+            if semiring == "max-product":
+                at_mode = self.mode_values() if at_mode is None else at_mode
+                taken = missing.t().contiguous().index_select(0, self._leaf_vars())
+                torch.where(taken, at_mode.to(rows.dtype)[:, None], rows, out=rows)
+                run_blocks(program, buf, full, semiring)
+            elif fused is None:
+                run_blocks(program, buf, full)
+            else:
+                tables = self._column_tables(buf.dtype) if fused.lookups else None
+                fused.run(program, full, buf, codes, tables)
+        root = buf[start:stop].t()
+        # a copy unless the buffer is kept: a reused buffer is overwritten by the next pass
+        return Pass(root if keep_buffer else root.clone(), log_ws,
+                    buf if keep_buffer else None)
+
+    def mode_values(self, params: list[LeafParams] | None = None) -> torch.Tensor:
+        """(leaf units,) each input unit's log-value at its own mode, from each input block's
+        `LeafParams` (`leaf_params`, made here when not given)."""
+        with torch.no_grad():
+            if params is None:
+                blocks = [b for b in self.plan.blocks if b.op == "input"]
+                params = [leaf_params(self.circuit, b, f, self.device)
+                          for b, f in zip(blocks, self.family_list)]
+            return torch.cat([f.log_prob(p.modes[:, None])[:, 0].to(self.dtype)
+                              for f, p in zip(self.family_list, params)])
+
+    def _autograd(self) -> bool:
+        """Whether a pass now must record autograd (a backward may follow)."""
+        return torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
+
+    def _leaf_vars(self) -> torch.Tensor:
+        """The variable of every leaf row (leaf units,)."""
+        return torch.cat([f.var for f in self.family_list])
 
     def _fused_pass(self) -> FusedPass | None:
         """The CPU pass with the native kernel (built on first use), or None (no kernel, or
@@ -131,23 +218,6 @@ class CompiledCircuit(nn.Module):
         return np.concatenate([[-1] * (NEG_INF_COLUMN + 1)] +
                               [f.var.cpu().numpy() for f in self.family_list])
 
-    def _run_fast(self, x: torch.Tensor, missing: torch.Tensor, log_ws: list[torch.Tensor],
-                  fused: FusedPass | None) -> torch.Tensor:
-        """The forward pass without autograd: leaves written straight into a reused buffer."""
-        program = self.program
-        like = torch.empty(0, dtype=self.dtype, device=x.device)
-        buf = program.scratch.activation(like, (program.columns, x.shape[0]), True)
-        first = NEG_INF_COLUMN + 1
-        codes = self._codes(x, missing)
-        self.write_leaves(x, missing, buf[first:first + self.plan.num_inputs], codes)
-        if fused is None:
-            run_blocks(program, None, program.expand(tuple(log_ws)), buf)
-        else:
-            tables = self._column_tables(buf.dtype) if fused.lookups else None
-            fused.run(program, program.expand(tuple(log_ws)), buf, codes, tables)
-        start, stop = program.root
-        return buf[start:stop].t().clone()
-
     def _codes(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor | None:
         """(vars, batch) int64: each value, or the largest domain size k where missing (the
         column of the value tables that holds log 1); None when no family is looked up."""
@@ -163,24 +233,23 @@ class CompiledCircuit(nn.Module):
         return torch.cat([constants] + [f.value_table(k).to(dtype) for f in self.family_list])
 
     @torch.no_grad()
-    def write_leaves(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor,
+    def _write_leaves(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor,
                      codes: torch.Tensor | None = None) -> None:
         """Every input unit's log-value, (units, batch), into `out` (no autograd). `x` and
         `missing` are as `domains.prepare` returns them; `codes` as `_codes` does, if known."""
         row = 0
-        for family, values in zip(self.family_list,
-                                  self._leaf_values(x, missing, out, codes)):
+        for family, values in zip(self.family_list, self._leaf_parts(x, missing, out, codes)):
             units = len(family.var)
             if values is not None:
                 out[row:row + units] = values
             row += units
 
-    def leaf_values(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
+    def _differentiable_leaves(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
         """Every input unit's log-value, (units, batch), differentiable in the parameters."""
-        parts = [p for p in self._leaf_values(x, missing, None) if p is not None]
+        parts = [p for p in self._leaf_parts(x, missing, None) if p is not None]
         return (torch.cat(parts) if len(parts) > 1 else parts[0]).to(self.dtype)
 
-    def _leaf_values(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor | None,
+    def _leaf_parts(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor | None,
                      codes: torch.Tensor | None = None) -> list[torch.Tensor | None]:
         """Per input block its (units, batch) log-values; with `out`, families over finite
         domains write theirs into it by lookup (and give None). Lookup tables serve every

@@ -27,8 +27,6 @@ from pcc.backends.torch.topdown import (
     fill,
     inner_blocks,
     input_blocks,
-    mode_values,
-    upward,
 )
 from pcc.ir import Circuit, InvalidCircuitError
 
@@ -74,16 +72,16 @@ def mpe(model: CompiledCircuit, data: object) -> MPEResult:
     check_valid(model.circuit)
     x, missing = model.domains.prepare(data, None, model.device)
     leaves, inner = input_blocks(model), inner_blocks(model)
-    at_mode = mode_values(model, leaves)
+    at_mode = model.mode_values([leaf.params for leaf in leaves])
     step = chunk_rows(model, inner)
     states, values = [], []
-    root = model.plan.root_columns[0]
     for start in range(0, x.shape[0], step):
         xs, ms = x[start:start + step], missing[start:start + step]
-        buf = upward(model, leaves, inner, xs, ms, at_mode)
-        active = backtrack(model, inner, buf, lambda terms: torch.argmax(terms, dim=1))
+        up = model.run(xs, ms, semiring="max-product", keep_buffer=True, at_mode=at_mode)
+        assert up.buffer is not None  # kept: the backtrack reads every unit's value
+        active = backtrack(model, inner, up.buffer, lambda terms: torch.argmax(terms, dim=1))
         states.append(fill(leaves, active, xs, ms, lambda i, rows: leaves[i].params.modes[rows]))
-        values.append(buf[root].clone())
+        values.append(up.root[:, 0])
     if not states:
         empty = torch.zeros((0, x.shape[1]), dtype=torch.float64, device=x.device)
         return MPEResult(empty, torch.zeros(0, dtype=model.dtype, device=x.device),

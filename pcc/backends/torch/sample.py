@@ -25,7 +25,6 @@ from pcc.backends.torch.topdown import (
     fill,
     inner_blocks,
     input_blocks,
-    upward,
 )
 from pcc.ir import DataError
 
@@ -59,12 +58,13 @@ def sample(model: CompiledCircuit, evidence: object = None, *, num_samples: int 
         gen = torch.Generator(device=model.device).manual_seed(int(generator))
     leaves, inner = input_blocks(model), inner_blocks(model)
     step = chunk_rows(model, inner)
-    root = model.plan.root_columns[0]
     out = []
     for start in range(0, x.shape[0], step):
         xs, ms = x[start:start + step], missing[start:start + step]
-        buf = upward(model, leaves, inner, xs, ms, None)
-        zero = torch.isneginf(buf[root]).nonzero()
+        up = model.run(xs, ms, keep_buffer=True)
+        buf = up.buffer
+        assert buf is not None  # kept: the backtrack reads every unit's value
+        zero = torch.isneginf(up.root[:, 0]).nonzero()
         if zero.numel():
             raise DataError(f"the evidence of row {start + int(zero[0, 0])} has probability "
                             f"zero ({zero.numel()} such rows in this batch): there is nothing "

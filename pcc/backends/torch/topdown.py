@@ -1,9 +1,6 @@
-"""The passes MPE and sampling share on a compiled circuit: an upward pass that keeps the whole
-activation buffer, and a top-down backtrack over the units that the chosen sub-circuit reaches.
-
-Upward: the leaves (observed entries: log p(x); missing ones: 0 for sum-product, the log-value
-of the unit's mode for max-product), then one tensor op per block. Max-product replaces each
-sum's log-sum-exp by a max over its fan-in (terms = child value + log weight).
+"""The top-down pass MPE and sampling share on a compiled circuit: a backtrack over the units that
+the chosen sub-circuit reaches, in the activation buffer of an upward pass that kept it
+(`CompiledCircuit.run` with `keep_buffer`: sum-product for sampling, max-product for MPE).
 
 Top-down: a uint8 (columns, batch) mask of active units, root unit 0 active in every row. The
 blocks are walked in reverse; each takes all of its active (unit, row) pairs at once
@@ -21,12 +18,10 @@ from typing import cast
 
 import torch
 
-from pcc.backends.torch.blocks import BlockOp, Scratch, gather
+from pcc.backends.torch.blocks import BlockOp
 from pcc.backends.torch.families import Family
 from pcc.backends.torch.modes import LeafParams, leaf_params
 from pcc.backends.torch.module import CompiledCircuit
-from pcc.layering import NEG_INF as NEG_INF_COLUMN
-from pcc.layering import ZERO as ZERO_COLUMN
 from pcc.layering import Block
 
 Choose = Callable[[torch.Tensor], torch.Tensor]          # (n, F) terms -> (n,) picks
@@ -71,71 +66,13 @@ def chunk_rows(model: CompiledCircuit, inner: list[Inner]) -> int:
     within the model's `buffer_bytes`."""
     itemsize = torch.finfo(model.dtype).bits // 8
     widest = max([_terms_per_row(i) for i in inner] + [0])
-    per_row = model.plan.num_columns * (itemsize + 1) + 2 * widest * itemsize
-    return max(1, model.buffer_bytes // per_row)
+    return model.chunk_rows(model.plan.num_columns * (itemsize + 1) + 2 * widest * itemsize)
 
 
 def _terms_per_row(inner: Inner) -> int:
     if inner.log_w is not None:
         return int(inner.log_w.numel())    # one term per weight (kron: never the a x b layer)
     return int(inner.op.index.numel())
-
-
-# -- upward -----------------------------------------------------------------------------------
-def upward(model: CompiledCircuit, leaves: list[Leaves], inner: list[Inner], x: torch.Tensor,
-           missing: torch.Tensor, at_mode: list[torch.Tensor] | None) -> torch.Tensor:
-    """The filled (columns, batch) buffer: sum-product when `at_mode` is None, else
-    max-product with missing leaf entries set to `at_mode` (per input block, the log-value of
-    each unit's mode: `mode_values`)."""
-    buf = torch.empty((model.plan.num_columns, x.shape[0]), dtype=model.dtype, device=x.device)
-    buf[ZERO_COLUMN] = 0.0
-    buf[NEG_INF_COLUMN] = float("-inf")
-    for i, leaf in enumerate(leaves):
-        out = buf[leaf.block.start:leaf.block.stop]
-        if at_mode is None:
-            out.copy_(leaf.family(x, missing))
-        else:
-            var = leaf.family.var
-            lp = leaf.family.log_prob(x.index_select(1, var).t())
-            out.copy_(torch.where(missing.index_select(1, var).t(), at_mode[i][:, None], lp))
-    scratch = Scratch()
-    for step in inner:
-        out = buf[step.block.start:step.block.stop]
-        if at_mode is None or step.block.op == "product":  # a product is the same in both
-            step.op.fast(buf, out, scratch, step.log_w)
-        elif step.block.op == "sum":
-            # in the reused work memory: fresh large tensors cost page faults on every block
-            terms = scratch.gather(buf, step.op.index)
-            terms.add_(cast(torch.Tensor, step.log_w)[:, :, None])
-            torch.amax(terms, 1, out=out)
-        else:
-            out.copy_(_max_block(step, buf))
-    return buf
-
-
-def mode_values(model: CompiledCircuit, leaves: list[Leaves]) -> list[torch.Tensor]:
-    """Per input block, the (rows,) log-value of each unit at its own mode."""
-    with torch.no_grad():
-        return [leaf.family.log_prob(leaf.params.modes[:, None])[:, 0].to(model.dtype)
-                for leaf in leaves]
-
-
-def _max_block(step: Inner, buf: torch.Tensor) -> torch.Tensor:
-    """max over the fan-in of (child value + log weight), per output unit: (rows, batch)."""
-    op, log_w, B = step.op, step.log_w, buf.shape[1]
-    assert log_w is not None  # sum-type blocks always carry weights
-    x = gather(buf, op.index)
-    if step.block.op == "sum":                                   # x: (rows, F, B)
-        return (x + log_w[:, :, None]).amax(1)
-    if step.block.op == "dense":                                 # x: (G, F, B)
-        G, F = x.shape[0], x.shape[1]
-        return (x[:, None] + log_w.view(G, -1, F, 1)).amax(2).reshape(-1, B)
-    b = gather(buf, cast(torch.Tensor, op.index_b))                                  # kron: (G, P, Ka|Kb, B)
-    G, P, Ka = x.shape[0], x.shape[1], x.shape[2]
-    Kb = b.shape[2]
-    w = log_w.view(G, -1, P, Ka, Kb, 1)
-    best_j = (w + b.view(G, 1, P, 1, Kb, B)).amax(4)             # (G, K, P, Ka, B)
-    return (best_j + x.view(G, 1, P, Ka, B)).amax((2, 3)).reshape(-1, B)
 
 
 # -- top-down ---------------------------------------------------------------------------------
