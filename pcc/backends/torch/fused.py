@@ -18,8 +18,6 @@ import torch
 
 from pcc.backends.torch.blocks import BlockOp, ProductOp, Program, SumOp
 from pcc.backends.torch.native import SumKernel
-from pcc.backends.torch.params import NEG_INF
-from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import ZERO as ZERO_COLUMN
 
 MAX_PARTS = 4  # wider products stay columns of their own (padding every input to them costs more)
@@ -130,10 +128,9 @@ class FusedPass:
 
     def run(self, program: Program, log_ws: list[torch.Tensor | None], buf: torch.Tensor,
             codes: torch.Tensor | None = None, tables: torch.Tensor | None = None) -> None:
-        """Fill the buffer, whose leaf rows are written already. Lookup steps need the
-        (vars, batch) `codes` and every leaf column's (columns, codes) value `tables`."""
-        buf[ZERO_COLUMN] = 0.0
-        buf[NEG_INF_COLUMN] = NEG_INF
+        """Fill the buffer, whose constant and leaf rows are written already (`Program.buffer`).
+        Lookup steps need the (vars, batch) `codes` and every leaf column's (columns, codes)
+        value `tables`."""
         for step in self.steps:
             op, log_w = step.op, log_ws[step.position]
             if step.var is not None:  # each row's value per code of its variable, looked up
