@@ -44,7 +44,7 @@ def test_the_ir_checks_its_parameters_naming_the_input():
         b.build()
     b = CircuitBuilder([COUNT])
     b.input(0, "exponential", rate=[1.0])
-    with pytest.raises(InvalidCircuitError, match="exponential input cannot model x0, which is count"):
+    with pytest.raises(InvalidCircuitError, match="input cannot model x0, which is count"):
         b.build()
 
 

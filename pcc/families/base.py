@@ -91,9 +91,8 @@ def first_bad(a: np.ndarray, bad: np.ndarray) -> str:
 
 
 def probability(name: str, a: np.ndarray) -> list[str]:
-    if not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a > 1):
-        return [f"{name} must lie in [0, 1], got {first_bad(a, (a < 0) | (a > 1) | ~np.isfinite(a))}"]
-    return []
+    bad = (a < 0) | (a > 1) | ~np.isfinite(a)
+    return [f"{name} must lie in [0, 1], got {first_bad(a, bad)}"] if bad.any() else []
 
 
 def nonnegative(name: str, a: np.ndarray) -> list[str]:

@@ -19,8 +19,9 @@ class Gaussian(Family):
 
     def check(self, p: Params, domain: Domain) -> list[str]:
         problems = []
-        if not np.all(np.isfinite(p["mean"])):
-            problems.append(f"mean must be finite, got {first_bad(p['mean'], ~np.isfinite(p['mean']))}")
+        mean = p["mean"]
+        if not np.all(np.isfinite(mean)):
+            problems.append(f"mean must be finite, got {first_bad(mean, ~np.isfinite(mean))}")
         std = p["std"]
         bad = ~np.isfinite(std) | (std <= 0)
         if bad.any():

@@ -46,8 +46,9 @@ def leaf_params(circuit: Circuit, block: Block, family: Family,
     groups = [circuit[int(g)] for g in block.groups]
     units = np.array([g.units for g in groups], dtype=np.int64)
     discrete = np.repeat([circuit.domains[g.var].discrete for g in groups], units)  # type: ignore[union-attr]
-    ragged = type(family).ragged
-    widths = [g.params[next(iter(ragged))].shape[1] for g in groups] if ragged else [0]  # type: ignore[union-attr]
+    pads = type(family).ragged
+    key = next(iter(pads), None)                   # a ragged parameter: its width per group
+    widths = [0] if key is None else [g.params[key].shape[1] for g in groups]  # type: ignore[union-attr]
     # one read for the whole block when rows line up, else one per group (ragged widths)
     bounds = np.concatenate([[0], np.cumsum(units)])
     spans = [(0, int(bounds[-1]))] if len(set(widths)) == 1 else list(pairwise(bounds))
@@ -61,7 +62,7 @@ def leaf_params(circuit: Circuit, block: Block, family: Family,
             best = np.where(d, spec(name).mode(p, True), best)
         parts.append(p)
         modes.append(best)
-    params = {k: torch.as_tensor(_stack(ragged.get(k, 0.0), [p[k] for p in parts]), device=device)
+    params = {k: torch.as_tensor(_stack(pads.get(k, 0.0), [p[k] for p in parts]), device=device)
               for k in parts[0]}
     return LeafParams(name, params, torch.as_tensor(np.concatenate(modes), device=device),
                       torch.as_tensor(discrete, device=device))
