@@ -22,12 +22,10 @@ from pcc.data.tensors import DomainTable, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
 from pcc.backends.torch.fused import FusedPass
+from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.modes import LeafParams, leaf_params
-import pcc.backends.torch.native_leaves as native_leaves
 from pcc.backends.torch.native import kernel
-from pcc.backends.torch.params import NEG_INF
 from pcc.ir import Circuit, Input, Sum
-from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from pcc.layering import LayeredCircuit
 
 DEFAULT_BUFFER_BYTES = 1 << 30
@@ -75,12 +73,7 @@ class CompiledCircuit(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.family_list = families  # typed views of the two module lists
         self.program = Program(blocks, plan.num_columns, plan.root_columns, plan.num_inputs)
-        # families whose variables all have finite domains are looked up in a value table
-        # (with or without autograd); k is the largest domain size (column k means "missing")
-        sizes = [d.size for d in self.circuit.domains]
-        self.table_k = max([s for s in sizes if s is not None] or [0])
-        self.tabled = [all(sizes[v] is not None for v in np.unique(b.index))
-                       for b in input_blocks]
+        self.leaf_rows = LeafRows(families, [d.size for d in self.circuit.domains], dtype)
         self._fused: FusedPass | None = None  # the CPU pass with the native kernel
 
     @property
@@ -153,10 +146,10 @@ class CompiledCircuit(nn.Module):
             log_ws = [b.table() for b in program.blocks if b.table is not None]
             buf, rows = program.buffer(like, x.shape[0], reuse=False)
             if tap_leaves:
-                self._write_leaves(x, missing, rows)
+                self.leaf_rows.write(x, missing, rows)
                 leaves = rows.requires_grad_()
             else:
-                leaves = self._differentiable_leaves(x, missing)
+                leaves = self.leaf_rows.differentiable(x, missing)
                 rows.copy_(leaves.detach())
             root = Evaluate.apply(program, buf, leaves, *log_ws)
             return Pass(root, log_ws, buf if keep_buffer else None,
@@ -165,18 +158,18 @@ class CompiledCircuit(nn.Module):
             log_ws = [b.table() for b in program.blocks if b.table is not None]
             fused = self._fused_pass() if semiring == "sum-product" and not keep_buffer else None
             buf, rows = program.buffer(like, x.shape[0], reuse=not keep_buffer)
-            codes = self._codes(x, missing)
-            self._write_leaves(x, missing, rows, codes)
+            codes = self.leaf_rows.codes(x, missing)
+            self.leaf_rows.write(x, missing, rows, codes)
             full = program.expand(tuple(log_ws))
             if semiring == "max-product":
                 at_mode = self.mode_values() if at_mode is None else at_mode
-                taken = missing.t().contiguous().index_select(0, self._leaf_vars())
+                taken = missing.t().contiguous().index_select(0, self.leaf_rows.variables())
                 torch.where(taken, at_mode.to(rows.dtype)[:, None], rows, out=rows)
                 run_blocks(program, buf, full, semiring)
             elif fused is None:
                 run_blocks(program, buf, full)
             else:
-                tables = self._column_tables(buf.dtype) if fused.lookups else None
+                tables = self.leaf_rows.column_tables(buf.dtype, buf.device) if fused.lookups else None
                 fused.run(program, full, buf, codes, tables)
         root = buf[start:stop].t()
         # a copy unless the buffer is kept: a reused buffer is overwritten by the next pass
@@ -198,10 +191,6 @@ class CompiledCircuit(nn.Module):
         """Whether a pass now must record autograd (a backward may follow)."""
         return torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
 
-    def _leaf_vars(self) -> torch.Tensor:
-        """The variable of every leaf row (leaf units,)."""
-        return torch.cat([f.var for f in self.family_list])
-
     def _fused_pass(self) -> FusedPass | None:
         """The CPU pass with the native kernel (built on first use), or None (no kernel, or
         not on the CPU)."""
@@ -211,69 +200,8 @@ class CompiledCircuit(nn.Module):
         return self._fused if sums is not None else None
 
     def _column_vars(self) -> np.ndarray | None:
-        """The variable of every leaf column, -1 for the constant columns before them; None
-        unless every leaf is looked up by code (then sums of leaves can be too)."""
-        if not all(self.tabled):
-            return None
-        return np.concatenate([[-1] * (NEG_INF_COLUMN + 1)] +
-                              [f.var.cpu().numpy() for f in self.family_list])
-
-    def _codes(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor | None:
-        """(vars, batch) int64: each value, or the largest domain size k where missing (the
-        column of the value tables that holds log 1); None when no family is looked up."""
-        if not any(self.tabled):
-            return None
-        return torch.where(missing, float(self.table_k), x).t().contiguous().long()
-
-    def _column_tables(self, dtype: torch.dtype) -> torch.Tensor:
-        """(constant and leaf columns, k + 1): each column's value per code."""
-        k = self.table_k
-        constants = torch.tensor([[0.0] * (k + 1), [NEG_INF] * (k + 1)], dtype=dtype,
-                                 device=self.device)
-        return torch.cat([constants] + [f.value_table(k).to(dtype) for f in self.family_list])
-
-    @torch.no_grad()
-    def _write_leaves(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor,
-                     codes: torch.Tensor | None = None) -> None:
-        """Every input unit's log-value, (units, batch), into `out` (no autograd). `x` and
-        `missing` are as `domains.prepare` returns them; `codes` as `_codes` does, if known."""
-        row = 0
-        for family, values in zip(self.family_list, self._leaf_parts(x, missing, out, codes)):
-            units = len(family.var)
-            if values is not None:
-                out[row:row + units] = values
-            row += units
-
-    def _differentiable_leaves(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
-        """Every input unit's log-value, (units, batch), differentiable in the parameters."""
-        parts = [p for p in self._leaf_parts(x, missing, None) if p is not None]
-        return (torch.cat(parts) if len(parts) > 1 else parts[0]).to(self.dtype)
-
-    def _leaf_parts(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor | None,
-                     codes: torch.Tensor | None = None) -> list[torch.Tensor | None]:
-        """Per input block its (units, batch) log-values; with `out`, families over finite
-        domains write theirs into it by lookup (and give None). Lookup tables serve every
-        family whose variables all have finite domains, with or without autograd."""
-        k = self.table_k
-        codes = self._codes(x, missing) if codes is None else codes
-        parts: list[torch.Tensor | None] = []
-        row = 0
-        data = native_leaves.LeafData(x, missing) if out is not None else None
-        for family, tabled in zip(self.family_list, self.tabled):
-            units = len(family.var)
-            if not tabled:
-                if out is not None and data is not None and \
-                        native_leaves.write(family, data, out[row:row + units]):
-                    parts.append(None)  # written by the native kernel (CPU, no autograd)
-                else:
-                    parts.append(family(x, missing))
-            elif out is not None:
-                family.lookup(codes, k, out[row:row + units])  # type: ignore[arg-type]
-                parts.append(None)
-            else:
-                parts.append(family.lookup(codes, k))  # type: ignore[arg-type]
-            row += units
-        return parts
+        """`LeafRows.column_vars`: what a `FusedPass` folds sums of leaves by."""
+        return self.leaf_rows.column_vars()
 
     # -- the way back --------------------------------------------------------------------------
     def to_circuit(self) -> Circuit:
