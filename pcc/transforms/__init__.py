@@ -12,13 +12,17 @@ from typing import Callable, Sequence
 
 from pcc.ir import Circuit
 from pcc.transforms.base import PassReport, TransformError
+from pcc.transforms.normalize import Normalize, NormalizeReport
 from pcc.transforms.prune import Prune, PruneReport
+from pcc.transforms.smooth import Smooth, SmoothReport
 
 Pass = Callable[[Circuit], "tuple[Circuit, PassReport]"]
 
 # name -> the pass with its default options (dispatch through this one table)
 PASSES: dict[str, Pass] = {
     "prune": Prune(),
+    "smooth": Smooth(),
+    "normalize": Normalize(),
 }
 
 
@@ -44,5 +48,6 @@ def apply_passes(circuit: Circuit, names: Sequence[str] | str
     return circuit, reports
 
 
-__all__ = ["PASSES", "PassReport", "Prune", "PruneReport", "TransformError", "apply_passes",
+__all__ = ["Normalize", "NormalizeReport", "PASSES", "PassReport", "Prune", "PruneReport",
+           "Smooth", "SmoothReport", "TransformError", "apply_passes",
            "get_pass"]
