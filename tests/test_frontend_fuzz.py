@@ -170,6 +170,17 @@ def test_corpus_pcc_member_damage(tmp_path: Path) -> None:
     assert set(header["crc32"]) == {"header"} | {n for n in members if n.endswith(".npy")}
 
 
+def test_corpus_long_digit_run_is_not_quadratic() -> None:
+    """20,000 digits then a letter: the number pattern backtracked through every split."""
+    from pcc.frontends.spflow_text import load_spflow_text
+
+    text = "(0.5*(Bernoulli(V0|p=" + "9" * 20000 + "x)) + 0.5*(Bernoulli(V0|p=0.5)))"
+    start = time.process_time()
+    with pytest.raises(FormatError, match=r"f.txt:1:\d+: unexpected character"):
+        load_spflow_text("f.txt", text=text)
+    assert time.process_time() - start < 1.0
+
+
 def test_corpus_one_line_equation_reads_in_linear_time() -> None:
     """An equation is one line: origins used to count newlines from the start for every node."""
     from pcc.frontends.spflow_text import _Tokens
