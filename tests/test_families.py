@@ -68,11 +68,7 @@ UNIT_HISTOGRAM = (categorical(5), lambda r: [
 def _groups(name: str, seed: int, example=None) -> tuple[Domain, list[Input]]:
     domain, make = example or EXAMPLES[name]
     params = make(np.random.default_rng(seed))
-    groups, start = [], 0
-    for i, p in enumerate(params):
-        units = len(next(iter(p.values())))
-        groups.append(Input(i, units, 0, name, p))
-        start += units
+    groups = [Input(i, len(next(iter(p.values()))), 0, name, p) for i, p in enumerate(params)]
     for g in groups:
         assert not family(name).check(dict(g.params), domain), (name, g)
     return domain, groups
