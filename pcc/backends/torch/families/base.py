@@ -181,6 +181,11 @@ def two_class(p: np.ndarray, dtype: torch.dtype) -> LogTable:
     return LogTable(np.stack([1.0 - p, p], axis=1), dtype=dtype)
 
 
+def write_two_class(table: LogTable, p: torch.Tensor, units: torch.Tensor) -> None:
+    """Set the success probabilities p of a `two_class` table's rows where `units` is True."""
+    table.write(torch.stack([1 - p, p], 1), units)
+
+
 def filled(x: torch.Tensor, expected: torch.Tensor) -> torch.Tensor:
     """x with its missing entries replaced by the expected value of that unit."""
     return torch.where(torch.isnan(x), expected.expand_as(x), x)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from pcc.backends.torch.families.base import (Family, Params, Tensors, mean_statistics,
-                                              two_class)
+                                              two_class, write_two_class)
 from pcc.backends.torch.params import NEG_INF
 
 
@@ -39,8 +39,7 @@ class Binomial(Family):
             return {"n": self.n.double(), "p": self.table().double().exp()[:, 1]}
 
     def set_params(self, params: Tensors, units: torch.Tensor) -> None:
-        p = params["p"]
-        self.table.write(torch.stack([1 - p, p], 1), units)
+        write_two_class(self.table, params["p"], units)
 
     @staticmethod
     def draw(p: Tensors, rows: torch.Tensor, discrete: torch.Tensor,
