@@ -10,6 +10,7 @@ fresh 50 MiB one cost ~50 ms in page faults alone, and the time grew 30x for 10x
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import torch
 
@@ -20,12 +21,22 @@ HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
 
 class LeafData:
-    """The rows' values as the kernel reads them, made once per pass: (vars, batch) float64
-    and the uint8 missing mask (None when nothing is missing)."""
+    """The rows' values as the kernel reads them, made once per pass on first use (a pass of
+    tabled leaves only never needs them): `xt`, (vars, batch) float64, and `missing`, the
+    uint8 mask (None when nothing is missing)."""
 
     def __init__(self, x: torch.Tensor, missing: torch.Tensor):
-        self.xt = x.t().contiguous()
-        self.missing = missing.t().contiguous().to(torch.uint8) if bool(missing.any()) else None
+        self._x, self._missing = x, missing
+
+    @cached_property
+    def xt(self) -> torch.Tensor:
+        return self._x.t().contiguous()
+
+    @cached_property
+    def missing(self) -> torch.Tensor | None:
+        if not bool(self._missing.any()):
+            return None
+        return self._missing.t().contiguous().to(torch.uint8)
 
 
 def write(family: Family, data: LeafData, out: torch.Tensor) -> bool:
