@@ -7,10 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pcc.backends.reference import log_likelihood
+from pcc.backends.reference.queries import mpe as reference_mpe
 from pcc.backends.torch import compile
 from pcc.ir import BINARY, REAL, CircuitBuilder, DataError, InvalidCircuitError, categorical
+from pcc.layering import NEG_INF as NEG_INF_COLUMN
 from tests.strategies import DISCRETE_DOMAINS, all_assignments, circuits, data_for
-from tests.torch_helpers import assert_logs_close
+from tests.torch_helpers import assert_logs_close, kron_circuits
 
 
 @settings(max_examples=20)
@@ -152,3 +154,56 @@ def test_a_value_of_probability_zero_in_the_domain_gives_minus_infinity():
     ll = compile(circuit, dtype=torch.float64)(x)
     assert ll.isneginf().tolist() == [True, True, False, True]
     assert_logs_close(ll, log_likelihood(circuit, x), 1e-12)
+
+
+# -- the one forward entry: CompiledCircuit.run ---------------------------------------------------
+def _paths(model, x):
+    """The root values of `run` by each of its paths, named."""
+    xs, missing = model.domains.prepare(x, None, model.device)
+    with torch.no_grad():
+        fast = model.run(xs, missing).root
+        kept = model.run(xs, missing, keep_buffer=True)
+    autograd = model.run(xs, missing)                    # the parameters require grad
+    tapped = model.run(xs, missing, tap_leaves=True, keep_buffer=True)
+    assert autograd.root.requires_grad and tapped.leaves.requires_grad
+    start, stop = model.program.root
+    assert torch.equal(kept.buffer[start:stop].t(), kept.root)
+    leaf_rows = slice(NEG_INF_COLUMN + 1, NEG_INF_COLUMN + 1 + model.plan.num_inputs)
+    assert torch.allclose(kept.buffer[leaf_rows], tapped.leaves.detach(), rtol=1e-12)
+    return {"fast": fast, "kept": kept.root, "autograd": autograd.root.detach(),
+            "tapped": tapped.root.detach()}
+
+
+@settings(max_examples=25)
+@given(st.data())
+def test_every_path_of_the_forward_entry_gives_the_reference(data):
+    circuit = data.draw(st.one_of(circuits(max_units=3), kron_circuits()))
+    x = data.draw(data_for(circuit, max_rows=5))
+    want = log_likelihood(circuit, x)
+    for name, got in _paths(compile(circuit, dtype=torch.float64), x).items():
+        assert_logs_close(got[:, 0], want, 1e-9), name
+
+
+@settings(max_examples=25)
+@given(st.data())
+def test_the_max_product_pass_gives_the_reference_mpe_values(data):
+    circuit = data.draw(st.one_of(circuits(max_units=3), kron_circuits()))
+    x = data.draw(data_for(circuit, max_rows=5))
+    _, want = reference_mpe(circuit, x)
+    model = compile(circuit, dtype=torch.float64)
+    xs, missing = model.domains.prepare(x, None, model.device)
+    up = model.run(xs, missing, semiring="max-product", keep_buffer=True)
+    assert not up.root.requires_grad
+    assert_logs_close(up.root[:, 0], want, 1e-9)
+    given_modes = model.run(xs, missing, semiring="max-product", at_mode=model.mode_values())
+    assert torch.equal(given_modes.root, up.root)
+
+
+def test_the_forward_entry_refuses_unknown_semirings_and_taps_it_cannot_give():
+    model = compile(mixture(), dtype=torch.float64)
+    xs, missing = model.domains.prepare([[0.0, 1.0, 2.0]], None, model.device)
+    with pytest.raises(ValueError, match="semiring must be one of sum-product, max-product, "
+                                         "got 'min-sum'"):
+        model.run(xs, missing, semiring="min-sum")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="tap_leaves needs the sum-product semiring"):
+        model.run(xs, missing, semiring="max-product", tap_leaves=True)

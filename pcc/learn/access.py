@@ -22,8 +22,7 @@ class TorchEMAccess:
 
     def __init__(self, model: CompiledCircuit):
         self.model = model
-        self.tables: list[LogTable] = [b.table for b in model.program.blocks
-                                       if b.table is not None]
+        self.tables: list[LogTable] = model.weight_tables()
         self.weight_live = [t.live_rows() for t in self.tables]
         self.leaves: list[Family] = list(model.family_list)
         self.input_families = [leaf.name for leaf in self.leaves]

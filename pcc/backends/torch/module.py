@@ -25,6 +25,7 @@ from pcc.backends.torch.fused import FusedPass
 from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.modes import LeafParams, leaf_params
 from pcc.backends.torch.native import kernel
+from pcc.backends.torch.params import LogTable
 from pcc.ir import Circuit, Input, Sum
 from pcc.layering import LayeredCircuit
 
@@ -143,7 +144,7 @@ class CompiledCircuit(nn.Module):
         start, stop = program.root
         if tap_leaves or (semiring == "sum-product" and self._autograd()):
             program.scratch.release()  # the pass keeps its own buffer for the backward
-            log_ws = [b.table() for b in program.blocks if b.table is not None]
+            log_ws = [table() for table in self.weight_tables()]
             buf, rows = program.buffer(like, x.shape[0], reuse=False)
             if tap_leaves:
                 self.leaf_rows.write(x, missing, rows)
@@ -155,7 +156,7 @@ class CompiledCircuit(nn.Module):
             return Pass(root, log_ws, buf if keep_buffer else None,
                         leaves if tap_leaves else None)
         with torch.no_grad():
-            log_ws = [b.table() for b in program.blocks if b.table is not None]
+            log_ws = [table() for table in self.weight_tables()]
             fused = self._fused_pass() if semiring == "sum-product" and not keep_buffer else None
             buf, rows = program.buffer(like, x.shape[0], reuse=not keep_buffer)
             codes = self.leaf_rows.codes(x, missing)
@@ -186,6 +187,10 @@ class CompiledCircuit(nn.Module):
                           for b, f in zip(blocks, self.family_list)]
             return torch.cat([f.log_prob(p.modes[:, None])[:, 0].to(self.dtype)
                               for f, p in zip(self.family_list, params)])
+
+    def weight_tables(self) -> list[LogTable]:
+        """Every weighted block's `LogTable`, in the order of `Pass.log_weights`."""
+        return [b.table for b in self.program.blocks if b.table is not None]
 
     def _autograd(self) -> bool:
         """Whether a pass now must record autograd (a backward may follow)."""
