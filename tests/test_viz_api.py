@@ -1,4 +1,5 @@
-"""The Python API of `pcc.viz`: choosing a view, switching to blocks for large circuits, errors,
+"""The Python API of `pcc.viz`: choosing a view, switching to the layers summary for large
+circuits, errors,
 writing files, and the Jupyter hook of the returned `graphviz.Digraph`."""
 
 from __future__ import annotations
@@ -25,19 +26,23 @@ def large() -> Circuit:
 
 def test_default_view_by_size(large: Circuit) -> None:
     assert choose_view(mixed_circuit(), None) == ("nodes", None)
-    assert choose_view(large, None) == ("blocks", None)
+    assert choose_view(large, None) == ("layers_summary", None)
     assert choose_view(large, "blocks") == ("blocks", None)
     view, note = choose_view(large, "layers")
-    assert view == "blocks" and note is not None and "too many for the layers view" in note
+    assert view == "layers_summary"
+    assert note == (f"the circuit has {len(large)} groups, too many for the layers view (at most "
+                    "400); drawing one box per block in each layer instead")
 
 
-def test_a_large_circuit_switches_to_blocks_with_a_warning(large: Circuit) -> None:
-    with pytest.warns(UserWarning, match=f"has {len(large)} groups, too many for the nodes view"):
-        graph = draw(large, "nodes")
-    assert isinstance(graph, graphviz.Digraph) and graph.name == "blocks"
+def test_a_large_circuit_switches_to_the_layers_summary_with_a_warning(large: Circuit) -> None:
+    for view in ("nodes", "layers"):
+        with pytest.warns(UserWarning, match=f"has {len(large)} groups, too many for the {view}"):
+            graph = draw(large, view)
+        assert isinstance(graph, graphviz.Digraph) and graph.name == "layers_summary"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert draw(large).name == "blocks"  # asked for nothing: no warning
+        assert draw(large).name == "layers_summary"  # asked for nothing: no warning
+        assert draw(large, "blocks").name == "blocks"  # still there when asked for
 
 
 def test_views_refuse_what_they_cannot_draw_readably(large: Circuit) -> None:
@@ -52,7 +57,7 @@ def test_views_refuse_what_they_cannot_draw_readably(large: Circuit) -> None:
     assert regions_view(poon_domingos((5, 5), 1), max_nodes=1000).name == "regions"
 
 
-def test_many_edges_also_switch_to_blocks() -> None:
+def test_many_edges_also_switch_to_the_layers_summary() -> None:
     """70 groups but 1000 edges: `dot` would take long, and the picture is a hairball."""
     b = CircuitBuilder([BINARY])
     leaves = [b.bernoulli(0, p=(k + 1) / 52) for k in range(50)]
@@ -60,9 +65,9 @@ def test_many_edges_also_switch_to_blocks() -> None:
     b.sum(sums, weights=[1 / 20] * 20)
     circuit = b.build()
     view, note = choose_view(circuit, "nodes")
-    assert view == "blocks"
+    assert view == "layers_summary"
     assert note == ("the circuit has 1020 edges, too many for the nodes view (at most 800); "
-                    "drawing the blocks view instead")
+                    "drawing one box per block in each layer instead")
     with pytest.raises(TooLargeError, match="1020 edges"):
         nodes_view(circuit)
     assert choose_view(circuit, "nodes", max_edges=2000) == ("nodes", None)

@@ -1,4 +1,5 @@
-"""`pcc viz`: every output format, every view, the switch to blocks for large circuits, and
+"""`pcc viz`: every output format, every view, the switch to the layers summary for large
+circuits, and
 one-line errors with exit status 2 for bad input."""
 
 from __future__ import annotations
@@ -74,20 +75,26 @@ def test_dot_output_equals_the_python_view(capsys, small: Path, tmp_path: Path) 
     assert out.read_text() == draw(mixed_circuit(), "layers").source
 
 
-def test_large_circuit_switches_to_blocks_and_says_so(capsys, tmp_path: Path) -> None:
+def test_large_circuit_switches_to_the_layers_summary_and_says_so(capsys,
+                                                                 tmp_path: Path) -> None:
     circuit = build_circuit(quad_tree((16, 16)), 2)
     assert len(circuit) > 400
     path = tmp_path / "large.pcc"
     save_circuit(circuit, path)
     out = tmp_path / "large.dot"
     status, stdout, err = run(capsys, str(path), "-o", str(out))
-    assert status == 0 and err == "" and "blocks view" in stdout
+    assert status == 0 and err == ""
+    assert stdout == f"wrote {out} (layers summary view of {len(circuit)} groups)\n"
+    assert out.read_text().startswith("digraph layers_summary")
     for view in ("nodes", "layers"):
         status, stdout, err = run(capsys, str(path), "-o", str(out), "--view", view)
-        assert status == 0 and "blocks view" in stdout
+        assert status == 0 and "layers summary view" in stdout
         assert err.strip() == (f"pcc viz: the circuit has {len(circuit)} groups, too many for "
-                               f"the {view} view (at most 400); drawing the blocks view instead")
-        assert out.read_text().startswith("digraph blocks")
+                               f"the {view} view (at most 400); drawing one box per block in "
+                               "each layer instead")
+        assert out.read_text().startswith("digraph layers_summary")
+    status, stdout, err = run(capsys, str(path), "-o", str(out), "--view", "blocks")
+    assert status == 0 and err == "" and out.read_text().startswith("digraph blocks")
 
 
 def test_regions_view_of_a_region_graph_file(capsys, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from pcc.viz import dot_available, draw, regions_view
 from pcc.viz.blocks import MAX_BOXES, make_boxes
 from pcc.viz.nodes import oversize
 from pcc.viz.render import to_bytes
+from pcc.viz.summary import summary_boxes
 from tests.strategies import circuits
 
 pytestmark = pytest.mark.skipif(not dot_available(), reason="graphviz `dot` is not installed")
@@ -142,12 +143,17 @@ def test_real_circuits(shared_data: Path, name: str, small: bool) -> None:
         assert (f"n{sum_id}", "violation") in drawn_marks(items)
         assert drawn_marks(items) == expected_marks(broken)
         return
-    # too large for a node picture: the blocks view, one box per block of the plan (or per
-    # depth and op when there are more blocks than a picture shows)
+    # too large for a node picture: the layers summary, a row per depth (its ruler and a box
+    # per block); the blocks view, one box per block of the plan (or per depth and op when
+    # there are more blocks than a picture shows)
     plan = layer(circuit)
     with pytest.warns(UserWarning, match="too many for the nodes view"):
         graph = draw(circuit, "nodes")
     items = svg_items(to_bytes(graph, "svg"))
+    depths = {int(b.depth) for b in plan.blocks}
+    assert len(items["node"]) == len(summary_boxes(plan)) + len(depths)
+    assert not items["cluster"]
+    items = svg_items(to_bytes(draw(circuit, "blocks"), "svg"))
     boxes = make_boxes(plan, MAX_BOXES)
     assert len(items["node"]) == len(boxes) <= MAX_BOXES
     assert not items["cluster"]

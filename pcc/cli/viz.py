@@ -4,11 +4,12 @@ The output format comes from the name given to -o: .svg, .png and .pdf run the g
 program; .dot (or .gv) writes the DOT text and needs nothing else.
 
 Views: nodes (every group: sums, products, leaves; weights on sum edges; scopes as SVG tooltips),
-layers (the compiler's plan: one cluster per layer, one box per block), blocks (one box per block:
-a summary that stays readable for large circuits), regions (FILE is a region graph, the JSON
-file that `pcc.regions.RegionGraph.save` writes). Without --view: nodes for circuits of at most
-400 groups and 800 edges, blocks otherwise; a nodes or layers view of a larger circuit switches
-to blocks and says so. --check marks what `pcc check` reports in red (orange for structured
+layers (the compiler's plan: one cluster per layer, one box per block, the groups inside; for a
+circuit too large for that, the layers summary: one row per depth, one box per block, edges
+counted between blocks of adjacent depths), blocks (one box per block, at most 40 boxes),
+regions (FILE is a region graph, the JSON file that `pcc.regions.RegionGraph.save` writes).
+Without --view: nodes for circuits of at most 400 groups and 800 edges, the layers summary
+otherwise; a nodes or layers view of a larger circuit switches to the summary and says so. --check marks what `pcc check` reports in red (orange for structured
 decomposability and normalization), with the violation as tooltip.
 """
 
@@ -32,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", required=True, metavar="OUT",
                         help="the picture to write: OUT.svg, OUT.png, OUT.pdf or OUT.dot")
     parser.add_argument("--view", choices=("nodes", "layers", "blocks", "regions"),
-                        default=None, help="what to draw (default: nodes, or blocks when large)")
+                        default=None,
+                        help="what to draw (default: nodes, or the layers summary when large)")
     parser.add_argument("--check", action="store_true",
                         help="mark the nodes and edges that `pcc check` reports")
     parser.add_argument("--digits", type=int, default=2, help="decimals of sum weights")
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                          padding=args.padding)
         for note in notes:
             print(f"pcc viz: {note.message}", file=sys.stderr)
-        what = f"{graph.name} view of {len(circuit)} groups"
+        what = f"{graph.name.replace('_', ' ')} view of {len(circuit)} groups"
     write(graph, args.out)
     print(f"wrote {args.out} ({what})")
     return 0

@@ -21,6 +21,7 @@ from pcc.viz.marks import Marks
 from pcc.viz.nodes import MAX_EDGES, MAX_NODES, TooLargeError, nodes_view, oversize
 from pcc.viz.regions import regions_view
 from pcc.viz.render import VizError, dot_available, write
+from pcc.viz.summary import summary_view
 
 CIRCUIT_VIEWS = ("nodes", "layers", "blocks")
 VIEWS = CIRCUIT_VIEWS + ("regions",)
@@ -28,9 +29,10 @@ VIEWS = CIRCUIT_VIEWS + ("regions",)
 
 def choose_view(circuit: Circuit, view: str | None, max_nodes: int = MAX_NODES,
                 max_edges: int = MAX_EDGES) -> tuple[str, str | None]:
-    """The view to draw and, when it differs from the one asked for, a sentence saying why.
-    No view asked: nodes for small circuits, blocks otherwise. A node or layers view of a
-    circuit above `max_nodes` groups or `max_edges` edges switches to blocks."""
+    """The form to draw (nodes, layers, layers_summary or blocks) and, when it differs from the
+    view asked for, a sentence saying why. No view asked: nodes for small circuits, the layers
+    summary (one row per depth, one box per block) otherwise. A node or layers view of a
+    circuit above `max_nodes` groups or `max_edges` edges switches to the layers summary."""
     if view is not None and view not in CIRCUIT_VIEWS:
         raise VizError(f"unknown view {view!r} for a circuit; choose one of "
                        f"{', '.join(CIRCUIT_VIEWS)}")
@@ -40,8 +42,8 @@ def choose_view(circuit: Circuit, view: str | None, max_nodes: int = MAX_NODES,
     if reason is None:
         return view or "nodes", None
     if view is None:
-        return "blocks", None
-    return "blocks", f"{reason}; drawing the blocks view instead"
+        return "layers_summary", None
+    return "layers_summary", f"{reason}; drawing one box per block in each layer instead"
 
 
 def draw(circuit: Circuit, view: str | None = None, check: object = False, digits: int = 2,
@@ -49,7 +51,7 @@ def draw(circuit: Circuit, view: str | None = None, check: object = False, digit
          padding: float | None = None) -> graphviz.Digraph:
     """`circuit` in `view` (nodes, layers or blocks; default by size). `check` is True (run
     `pcc.analysis.check`), a `Report`, or False. `padding` is the layering's padding budget.
-    A view too large to read switches to blocks with a warning."""
+    A nodes or layers view too large to read switches to the layers summary with a warning."""
     chosen, note = choose_view(circuit, view, max_nodes, max_edges)
     if note:
         warnings.warn(note, stacklevel=2)
@@ -63,6 +65,8 @@ def draw(circuit: Circuit, view: str | None = None, check: object = False, digit
     if chosen == "layers":
         return layers_view(plan, marks, digits=digits, max_nodes=max_nodes,
                            max_edges=max_edges)
+    if chosen == "layers_summary":
+        return summary_view(plan, marks)
     return blocks_view(plan, marks)
 
 
@@ -80,5 +84,5 @@ def marks_for(circuit: Circuit, check: object) -> Marks:
 __all__ = [
     "CIRCUIT_VIEWS", "MAX_EDGES", "MAX_NODES", "Marks", "TooLargeError", "VIEWS", "VizError",
     "blocks_view", "choose_view", "dot_available", "draw", "layers_view", "marks_for",
-    "nodes_view", "regions_view", "write",
+    "nodes_view", "regions_view", "summary_view", "write",
 ]

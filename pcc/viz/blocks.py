@@ -84,11 +84,11 @@ def make_boxes(plan: LayeredCircuit, max_boxes: int) -> list[Box]:
     for i, b in enumerate(blocks):
         merged.setdefault((int(b.depth), b.op), []).append(i)
     if len(merged) <= max_boxes:
-        return [_merge(plan, f"d{depth}_{op}", op, depth, depth, ids)
+        return [merge_blocks(plan, f"d{depth}_{op}", op, depth, depth, ids)
                 for (depth, op), ids in sorted(merged.items())]
     # the inputs keep a box of their own; the other depths form at most max_boxes - 1 bands
     inputs = [i for i, b in enumerate(blocks) if b.op == "input"]
-    boxes = [_merge(plan, "inputs", "input", 0, 0, inputs)] if inputs else []
+    boxes = [merge_blocks(plan, "inputs", "input", 0, 0, inputs)] if inputs else []
     depths = sorted({int(b.depth) for b in blocks if b.op != "input"})
     width = -(-len(depths) // max(max_boxes - 1, 1))  # ceil
     bands: dict[int, list[int]] = {}
@@ -101,11 +101,11 @@ def make_boxes(plan: LayeredCircuit, max_boxes: int) -> list[Box]:
         last = depths[min((band + 1) * width, len(depths)) - 1]
         ops = {blocks[i].op for i in ids}
         op = ops.pop() if len(ops) == 1 else "mixed"
-        boxes.append(_merge(plan, f"d{first}_{last}", op, first, last, ids))
+        boxes.append(merge_blocks(plan, f"d{first}_{last}", op, first, last, ids))
     return boxes
 
 
-def _merge(plan: LayeredCircuit, name: str, op: str, first: int, last: int,
+def merge_blocks(plan: LayeredCircuit, name: str, op: str, first: int, last: int,
            ids: list[int]) -> Box:
     groups = np.unique(np.concatenate([block_groups(plan.blocks[i]) for i in ids]))
     return Box(name, op, first, last, tuple(ids), groups)
