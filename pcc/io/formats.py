@@ -69,7 +69,8 @@ def choose_format(path: str | Path, format: str | None = None,
         raise FormatError("cannot tell the format to write from the file name; use a known "
                           f"extension or --format ({_known()})", str(path))
     if not p.exists():
-        raise FormatError("no such file", str(path))
+        raise FormatError("no such file (and its name does not say the format: --format "
+                          "gives it)", str(path))
     found = sniff(p)
     if found is None:
         raise FormatError("cannot tell the format from the file name or its content; use "
