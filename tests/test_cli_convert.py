@@ -72,7 +72,7 @@ def test_convert_with_explicit_formats_and_vtree(capsys, tmp_path: Path) -> None
 def test_convert_errors(capsys, tmp_path: Path) -> None:
     status, _, err = run(capsys, "convert", circuit_path("psdd/little_4var.psdd"),
                          tmp_path / "x.unknown")
-    assert status == 2 and "cannot tell the format from the file name" in err
+    assert status == 2 and "cannot tell the format to write from the file name" in err
     status, _, err = run(capsys, "convert", circuit_path("psdd/little_4var.psdd"),
                          tmp_path / "x.ac")
     assert status == 2 and "pcc cannot write the libra_ac format" in err

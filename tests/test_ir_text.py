@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from pcc.ir import BINARY, REAL, CircuitBuilder, categorical
-from pcc.ir.text import format_window
 
 GOLDEN = """\
 circuit over 2 variables: x0 binary, x1 real
@@ -32,12 +31,6 @@ def test_large_arrays_print_a_summary():
     b.categorical(0, probs=np.full((1, 20), 0.05))
     assert repr(b.build()).splitlines()[1] == \
         "  #0 = input categorical(x0) [1] probs=f64[1,20] in [0.05, 0.05]"
-
-
-def test_window_marks_the_group_and_shows_its_children():
-    lines = format_window(small(), 3, radius=0).splitlines()
-    assert lines == ["  #2 = product kronecker(#0, #1) [4]",
-                     "> #3 = sum dense(#2) [1] weights=[[0.1, 0.2, 0.3, 0.4]]"]
 
 
 def test_origin_is_printed():

@@ -66,6 +66,25 @@ def test_every_problem_is_reported_not_just_the_first():
     assert found[0].startswith("sum #2: weights") and found[1].startswith("sum #3: child")
 
 
+def test_problems_are_records_naming_group_and_kind():
+    groups = leaves() + [Sum(2, 1, (0, 1), [[-1.0, 2.0]]), Product(3, 1, (2, 9))]
+    with pytest.raises(InvalidCircuitError) as error:
+        Circuit(groups, (BINARY, REAL))
+    records = error.value.records
+    assert [(r.group, r.kind) for r in records] == [(2, "sum"), (3, "product")]
+    assert [r.message for r in records] == error.value.problems
+    assert str(records[1]) == "product #3: child refers to #9, which does not exist " \
+                              "(dangling child id)"
+    with pytest.raises(InvalidCircuitError) as error:
+        Circuit(leaves() + [Product(2, 1, (0,))], (BINARY, REAL))
+    assert [r.group for r in error.value.records] == [None]  # orphans: about the circuit
+
+
+def test_a_plain_string_becomes_a_problem_of_no_group():
+    error = InvalidCircuitError(["the graph has a cycle"])
+    assert error.records[0].group is None and error.problems == ["the graph has a cycle"]
+
+
 def test_origin_appears_in_the_message():
     groups = [Input(0, 1, 0, "bernoulli", {"p": [2.0]}, origin="a.psdd:7")]
     assert problems_of(groups) == ["input #0 (a.psdd:7): p must lie in [0, 1], got 2.0 at [0]"]

@@ -28,7 +28,6 @@ from typing import Any
 from pcc.ir.circuit import mask_to_vars
 from pcc.ir.vtree import Vtree
 
-PROPERTIES = ("smoothness", "decomposability", "structured-decomposability", "normalization")
 MAX_SHOWN_VARS = 24
 MAX_VTREE_TEXT = 120
 

@@ -10,38 +10,23 @@ from pathlib import Path
 from pcc.ir import Circuit, FormatError, PccError, Vtree
 
 
-def _format_names() -> list[str]:
+def add_circuit_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE and `--format` (one of `pcc.io.FORMATS`, a fixed table)."""
     from pcc.io import FORMATS
 
-    return list(FORMATS)
-
-
-class _FormatChoices:
-    """`choices` for --format that reads `pcc.io.FORMATS` when used, so formats that other
-    modules add to the table are accepted and listed in the help."""
-
-    def __contains__(self, name: object) -> bool:
-        return name in _format_names()
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(_format_names())
-
-
-def add_circuit_arguments(parser: argparse.ArgumentParser) -> None:
-    """FILE and `--format`."""
     parser.add_argument("file", metavar="FILE", help="the circuit file")
-    parser.add_argument("--format", choices=_FormatChoices(), default=None,
+    parser.add_argument("--format", choices=list(FORMATS), default=None,
                         help="the file's format (default: from its name)")
 
 
 def read_circuit(args: argparse.Namespace) -> Circuit:
     """The circuit named by `args.file` in `args.format`; bad input raises a PccError."""
     from pcc.io import load_circuit
-    from pcc.io.formats import _choose
+    from pcc.io.formats import choose_format
 
     options = {}
     vtree = getattr(args, "vtree", None)
-    if vtree and _ucla_vtree(vtree) and _choose(args.file, args.format).name == "psdd":
+    if vtree and _ucla_vtree(vtree) and choose_format(args.file, args.format)[0] == "psdd":
         options["vtree"] = vtree  # the PSDD reader checks every node's vtree id against it
     return load_circuit(args.file, format=args.format, **options)
 

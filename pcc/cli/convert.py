@@ -23,15 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pcc.io.formats import _choose, save_circuit
+    from pcc.io.formats import choose_format, save_circuit
 
     circuit = read_circuit(args)
-    target = _choose(args.out, args.to)
+    target, _ = choose_format(args.out, args.to, writing=True)
     options = {}
-    if target.name == "psdd" and args.vtree:
+    if target == "psdd" and args.vtree:
         from pcc.cli.common import read_vtree
 
         options["vtree"] = read_vtree(args.vtree)
-    save_circuit(circuit, args.out, target.name, **options)
-    print(f"wrote {args.out} ({target.name}): {len(circuit)} groups, {circuit.num_vars} variables")
+    save_circuit(circuit, args.out, target, **options)
+    print(f"wrote {args.out} ({target}): {len(circuit)} groups, {circuit.num_vars} variables")
     return 0

@@ -79,9 +79,3 @@ def format_circuit(circuit: Circuit, max_groups: int | None = MAX_GROUPS) -> str
     lines.append(f"root #{circuit.root.id}")
     return "\n".join(lines)
 
-
-def format_window(circuit: Circuit, id: int, radius: int = 2) -> str:
-    """Group `id`, its children and a few neighbours, the offending one marked with `>`."""
-    shown = sorted({id, *circuit.groups[id].children,
-                    *range(max(0, id - radius), min(len(circuit), id + radius + 1))})
-    return "\n".join(("> " if i == id else "  ") + format_group(circuit.groups[i]) for i in shown)

@@ -1,4 +1,5 @@
-"""Well-formedness of a circuit: ids, order, shapes, parameter values. Collects every problem."""
+"""Well-formedness of a circuit: ids, order, shapes, parameter values. Collects every problem,
+each a `Problem` record naming its group."""
 
 from __future__ import annotations
 
@@ -7,28 +8,29 @@ from typing import Sequence
 import numpy as np
 
 from pcc.ir.domains import Domain
+from pcc.ir.errors import Problem
 from pcc.families.table import FAMILIES
 from pcc.ir.groups import Group, Input, Product, Sum
 
 
-def problems(groups: Sequence[Group], domains: Sequence[Domain]) -> list[str]:
+def problems(groups: Sequence[Group], domains: Sequence[Domain]) -> list[Problem]:
     """Every well-formedness problem of a circuit, each naming its group; empty when valid.
 
     A vectorized screen over all groups finds the suspects (and every input); only those get
     the detailed per-group checks that write the messages, so large valid circuits verify fast.
     """
     if not groups:
-        return ["a circuit needs at least one group"]
+        return [Problem("a circuit needs at least one group")]
     n = len(groups)
     suspects, has_parent = _screen(groups)
-    found: list[str] = []
+    found: list[Problem] = []
     for index in np.flatnonzero(suspects).tolist():
         found += _group_problems(index, groups[index], groups, domains)
     orphans = np.flatnonzero(~has_parent[:-1])
     if len(orphans):
         ids = ", ".join(f"#{i}" for i in orphans[:10]) + (" ..." if len(orphans) > 10 else "")
-        found.append(f"groups {ids} have no parent; only the root (the last group, "
-                     f"#{n - 1}) may have none")
+        found.append(Problem(f"groups {ids} have no parent; only the root (the last group, "
+                             f"#{n - 1}) may have none"))
     return found
 
 
@@ -76,24 +78,26 @@ _CODE = {("input", ""): 0, ("product", "hadamard"): 1, ("product", "kronecker"):
 
 
 def _group_problems(index: int, group: Group, groups: Sequence[Group],
-                    domains: Sequence[Domain]) -> list[str]:
+                    domains: Sequence[Domain]) -> list[Problem]:
+    """The problems of the group at `index`, as records of its position (its id may be wrong)."""
     name = f"{group.kind} #{group.id}"
     if group.origin:
         name += f" ({group.origin})"
     if group.id != index:
-        return [f"{name}: is at position {index}; ids must equal positions "
-                "(children before parents, root last)"]
-    bad_children = [c for c in group.children if not 0 <= c < index]
-    if bad_children:
-        return [_bad_children(name, index, len(groups), bad_children)]
-    if isinstance(group, Input):
-        return [f"{name}: {p}" for p in _input_problems(group, domains)]
-    if isinstance(group, Product):
-        return [f"{name}: {p}" for p in _product_problems(group, groups)]
-    return [f"{name}: {p}" for p in _sum_problems(group, groups)]
+        found = [f"is at position {index}; ids must equal positions "
+                 "(children before parents, root last)"]
+    elif bad_children := [c for c in group.children if not 0 <= c < index]:
+        found = [_bad_children(index, len(groups), bad_children)]
+    elif isinstance(group, Input):
+        found = _input_problems(group, domains)
+    elif isinstance(group, Product):
+        found = _product_problems(group, groups)
+    else:
+        found = _sum_problems(group, groups)
+    return [Problem(f"{name}: {text}", index, group.kind) for text in found]
 
 
-def _bad_children(name: str, index: int, count: int, bad: list[int]) -> str:
+def _bad_children(index: int, count: int, bad: list[int]) -> str:
     child = bad[0]
     if child == index:
         why = "refers to itself (a cycle)"
@@ -101,7 +105,7 @@ def _bad_children(name: str, index: int, count: int, bad: list[int]) -> str:
         why = f"refers to #{child}, which comes later (a cycle or a forward reference)"
     else:
         why = f"refers to #{child}, which does not exist (dangling child id)"
-    return f"{name}: child {why}"
+    return f"child {why}"
 
 
 def _input_problems(group: Input, domains: Sequence[Domain]) -> list[str]:
