@@ -163,7 +163,7 @@ def blocks_view(plan: LayeredCircuit, marks: Marks | None = None,
     return graph
 
 
-def _group_list(ids: np.ndarray) -> str:
+def group_list(ids: np.ndarray) -> str:
     """`groups #3, #4, #9` (the first few, then how many in all), for a box's tooltip."""
     shown = ", ".join(f"#{int(i)}" for i in ids[:MAX_TOOLTIP_GROUPS])
     more = f", ... ({len(ids)} groups)" if len(ids) > MAX_TOOLTIP_GROUPS else ""
@@ -174,7 +174,7 @@ def _box_attrs(plan: LayeredCircuit, box: Box, marks: Marks) -> dict[str, str]:
     fill = style.COLOURS[OP_KIND[box.op]] if box.op in OP_KIND else MIXED_FILL
     attrs = {"shape": "box", "style": "filled", "fillcolor": fill,
              "label": box_label(plan, box),
-             "tooltip": _group_list(box.groups)}
+             "tooltip": group_list(box.groups)}
     messages = marks.messages_in(box.groups.tolist())
     if messages:
         shown = messages[:MAX_TOOLTIP_MESSAGES]

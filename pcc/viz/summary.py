@@ -20,7 +20,7 @@ import graphviz
 import numpy as np
 
 from pcc.viz import style
-from pcc.viz.blocks import OP_KIND, Box, block_groups, merge_blocks
+from pcc.viz.blocks import OP_KIND, Box, block_groups, group_list, merge_blocks
 from pcc.viz.marks import Marks, mark
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def _box_attrs(plan: LayeredCircuit, box: Box, skip: tuple[int, int, int],
              # wider for more units: 1.2 in for one unit, 3.2 in for 10^6
              "width": f"{1.2 + math.log10(max(rows, 1)) / 3:.2f}",
              "tooltip": f"depth {box.depth}, block{'s' if len(box.blocks) > 1 else ''} "
-                        f"{', '.join(map(str, box.blocks))}"}
+                        f"{', '.join(map(str, box.blocks))}: {group_list(box.groups)}"}
     messages = marks.messages_in(box.groups.tolist())
     if messages:
         shown = messages[:MAX_TOOLTIP_MESSAGES]
