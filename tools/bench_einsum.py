@@ -78,7 +78,7 @@ def bench(units: int, batch: int, dtype: torch.dtype, repeats: int) -> dict:
     with torch.no_grad():
         xs, missing = model.domains.prepare(x, None, model.device)
         first = 2  # the constant columns come first (log 1, log 0)
-        model.write_leaves(xs, missing, buf[first:first + model.plan.num_inputs])
+        model.leaf_rows.write(xs, missing, buf[first:first + model.plan.num_inputs])
         log_w = program.expand(tuple(b.table() for b in program.blocks
                                      if b.table is not None))[position]
         out = buf[op.start:op.stop]
