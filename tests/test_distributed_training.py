@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from pcc.distributed import DistributedError, DistributedWorld
-from pcc.distributed.group import Group
+from pcc.distributed.group import ProcessGroup
 from pcc.learn import Shard, TrainConfig, fit, shard_bounds
 from tests.distributed_helpers import cases, finish, launch, tiny_model
 
@@ -66,7 +66,7 @@ def test_a_rank_picks_its_rows_of_a_global_batch_in_batch_order():
     shard = Shard(rows[4:8], start=4, total=10)
     np.testing.assert_array_equal(shard.pick(np.array([9, 6, 0, 4, 7, 5]))[:, 0], [60, 40, 70, 50])
     assert len(shard.pick(np.array([0, 1, 9]))) == 0
-    world = DistributedWorld(Group(1, 2, 1, "gloo", torch.device("cpu"), 10.0))
+    world = DistributedWorld(ProcessGroup(1, 2, 1, "gloo", torch.device("cpu"), 10.0))
     whole = np.zeros((5, 3))
     assert world.shard(whole).start == 2 and len(world.shard(whole).rows) == 3
 

@@ -10,8 +10,8 @@ updates as one process. See docs/distributed.md.
     history = fit(model, train, valid, TrainConfig(...), world)
 """
 
-from pcc.distributed.group import DistributedError, Group, setup, shutdown
+from pcc.distributed.group import DistributedError, ProcessGroup, setup, shutdown
 from pcc.distributed.world import DistOptions, DistributedWorld, fit_distributed
 
-__all__ = ["DistOptions", "DistributedError", "DistributedWorld", "Group", "fit_distributed",
-           "setup", "shutdown"]
+__all__ = ["DistOptions", "DistributedError", "DistributedWorld", "ProcessGroup",
+           "fit_distributed", "setup", "shutdown"]

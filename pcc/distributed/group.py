@@ -31,7 +31,7 @@ class DistributedError(PccError):
 
 
 @dataclass(frozen=True)
-class Group:
+class ProcessGroup:
     """This process's place in the job: rank of world, its device and the backend."""
 
     rank: int
@@ -47,7 +47,7 @@ class Group:
         return self.rank == 0
 
 
-def setup(backend: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Group:
+def setup(backend: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> ProcessGroup:
     """Join (or reuse) the default process group; idempotent.
 
     `backend=None` picks `nccl` when CUDA is available, else `gloo`. Each nccl rank uses GPU
@@ -73,7 +73,8 @@ def setup(backend: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Group
     backend = str(dist.get_backend())
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = torch.device("cuda", local_rank) if backend == "nccl" else torch.device("cpu")
-    return Group(dist.get_rank(), dist.get_world_size(), local_rank, backend, device, timeout)
+    return ProcessGroup(dist.get_rank(), dist.get_world_size(), local_rank, backend, device,
+                        timeout)
 
 
 def shutdown() -> None:

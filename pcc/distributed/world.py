@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from pcc.distributed.group import (DEFAULT_TIMEOUT, Group, all_gather_sizes, all_reduce_sum,
-                                   broadcast_object, broadcast_tensors, collective, setup)
+from pcc.distributed.group import (DEFAULT_TIMEOUT, ProcessGroup, all_gather_sizes,
+                                   all_reduce_sum, broadcast_object, broadcast_tensors,
+                                   collective, setup)
 from pcc.learn import History, TrainConfig, fit
 from pcc.learn.world import Shard, World, as_table
 
@@ -32,7 +33,7 @@ from pcc.learn.world import Shard, World, as_table
 class DistributedWorld(World):
     """This process as one rank of the job described by `group` (`setup()`)."""
 
-    def __init__(self, group: Group, sharded: bool = False):
+    def __init__(self, group: ProcessGroup, sharded: bool = False):
         self.group, self.sharded = group, sharded
         self.rank, self.size, self.device = group.rank, group.world, group.device
 
