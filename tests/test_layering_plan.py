@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pcc.ir import BINARY, REAL, CircuitBuilder
-from pcc.layering import NEG_INF, ZERO, format_plan, layer, plan_problems
+from pcc.layering import NEG_INF_COLUMN, ZERO, format_plan, layer, plan_problems
 from pcc.layering.buckets import buckets
 from tests.strategies import circuits
 from tests.torch_helpers import kron_circuits
@@ -30,13 +30,13 @@ def assert_sound(plan) -> None:
                 assert start >= 0 and producer[start] < i, (g, c)
         reads = np.concatenate([block.index.ravel()] +
                                ([block.index_b.ravel()] if block.index_b is not None else []))
-        real = reads[(reads != ZERO) & (reads != NEG_INF)]
+        real = reads[(reads != ZERO) & (reads != NEG_INF_COLUMN)]
         assert np.all(producer[real] < i) and np.all(producer[real] >= 0)
         if block.op in ("sum", "dense"):
             pads = block.weight_slots < 0
             index = block.index if block.op == "sum" else \
                 np.broadcast_to(block.index[:, None, :], block.weight_slots.shape)
-            assert np.all(index[pads] == NEG_INF)
+            assert np.all(index[pads] == NEG_INF_COLUMN)
 
 
 @settings(max_examples=60)

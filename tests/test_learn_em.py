@@ -145,7 +145,7 @@ def test_time_limit_and_bad_config():
 
 def test_the_e_step_writes_the_leaves_into_the_evaluation_buffer():
     """No leaves-sized copy: the tapped leaves are rows of the buffer the pass evaluates in."""
-    from pcc.layering import NEG_INF as NEG_INF_COLUMN
+    from pcc.layering import NEG_INF_COLUMN
 
     model = compile(build_circuit(random_binary_trees(8, 2, 2, seed=0), units=3,
                                   leaf="bernoulli", seed=0), dtype=torch.float64)

@@ -10,7 +10,7 @@ from pcc.backends.reference import log_likelihood
 from pcc.backends.reference.queries import mpe as reference_mpe
 from pcc.backends.torch import compile
 from pcc.ir import BINARY, REAL, CircuitBuilder, DataError, InvalidCircuitError, categorical
-from pcc.layering import NEG_INF as NEG_INF_COLUMN
+from pcc.layering import NEG_INF_COLUMN
 from tests.strategies import DISCRETE_DOMAINS, all_assignments, circuits, data_for
 from tests.torch_helpers import assert_logs_close, kron_circuits
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pcc.backends.torch.blocks import BlockOp, ProductOp, Scratch, SumOp
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.params import NEG_INF
-from pcc.layering import NEG_INF as NEG_INF_COLUMN
+from pcc.layering import NEG_INF_COLUMN
 from pcc.layering import ZERO, Block
 
 

@@ -12,7 +12,7 @@ a unit adds one unit of each child), so units need not match; a sum is `kron` wh
 (a batched matmul in linear space after max subtraction) when it is a dense sum of K >= 2 units
 whose weights are all >= exp(min_log_weight), else `sum` (a gathered, exact logsumexp per unit,
 which also keeps exact zero weights exact). `dense` blocks share K, `kron` blocks share
-(K, Ka, Kb, pairs). Pads read column ZERO (products) or NEG_INF with weight 0 (sums).
+(K, Ka, Kb, pairs). Pads read column ZERO (products) or NEG_INF_COLUMN with weight 0 (sums).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from pcc.ir import FAMILIES, Circuit
 from pcc.layering.aliases import find_aliases, without_aliases
 from pcc.layering.buckets import buckets, concat_ranges, exclusive_cumsum, pad_rows
-from pcc.layering.plan import FIRST_FREE_COLUMN, NEG_INF, ZERO, Block, LayeredCircuit
+from pcc.layering.plan import FIRST_FREE_COLUMN, NEG_INF_COLUMN, ZERO, Block, LayeredCircuit
 from pcc.layering.structure import INPUT, SUM, Structure, find_fusions, fused_depths, structure
 
 OP_PRODUCT, OP_SUM, OP_DENSE, OP_KRON = 1, 2, 3, 4
@@ -163,11 +163,12 @@ class _Builder:
         return pad_rows(flat, s.nchild[groups], width, fill)
 
     def _unit_columns(self, groups: np.ndarray, width: int) -> np.ndarray:
-        """Per group, the columns of its children's units, concatenated and padded with NEG_INF."""
+        """Per group, the columns of its children's units, concatenated and padded with
+        NEG_INF_COLUMN."""
         s = self.s
         occ = s.child[concat_ranges(s.ptr[groups], s.nchild[groups])]
         cols = concat_ranges(self.offsets[occ], s.units[occ])
-        return pad_rows(cols, s.child_units[groups], width, NEG_INF)
+        return pad_rows(cols, s.child_units[groups], width, NEG_INF_COLUMN)
 
     def _row_within_group(self, groups: np.ndarray) -> np.ndarray:
         units = self.s.units[groups]
@@ -197,14 +198,15 @@ class _Builder:
         fan = np.where(dense, s.child_units[groups], s.nchild[groups])
         j = np.arange(width)[None, :]
         valid = j < fan[rows][:, None]
-        index = np.full((len(rows), width), NEG_INF, dtype=np.int64)
+        index = np.full((len(rows), width), NEG_INF_COLUMN, dtype=np.int64)
         n_dense_rows = int(units[dense].sum())
         if dense.any():
             index[:n_dense_rows] = np.repeat(self._unit_columns(groups[dense], width), units[dense], 0)
         if (~dense).any():
             kids = self._children_padded(groups[~dense], width, -1)
             cols = self.offsets[np.maximum(kids, 0)][rows[n_dense_rows:] - int(dense.sum())]
-            index[n_dense_rows:] = np.where(valid[n_dense_rows:], cols + r[n_dense_rows:], NEG_INF)
+            index[n_dense_rows:] = np.where(valid[n_dense_rows:], cols + r[n_dense_rows:],
+                                            NEG_INF_COLUMN)
         slots = self.weight_ptr[groups][rows][:, None] + r * fan[rows][:, None] + j
         return index, np.where(valid, slots, -1)
 
@@ -218,7 +220,7 @@ class _Builder:
         slots = np.where(j < fan[:, None, None], slots, -1)
         start, stop = self._place(groups, s.units[groups])
         return Block("dense", depth, groups, start, stop, index, weight_slots=slots, units=K,
-                     fan_in=width, padding=_share(index == NEG_INF))
+                     fan_in=width, padding=_share(index == NEG_INF_COLUMN))
 
     def _kron(self, groups: np.ndarray, depth: int) -> Block:
         s = self.s

@@ -1,9 +1,9 @@
 """The layered plan: a frozen list of blocks over one activation buffer, ready for a backend.
 
 The buffer has one column per unit of every materialized group (a backend may store it
-transposed). Column `ZERO` holds log 1 = 0 and column `NEG_INF` holds log 0 = -inf: they are
-what padded slots read. Blocks are listed in an order that respects dependencies (inputs first,
-then by depth), and block `b` writes the contiguous columns `[b.start, b.stop)`.
+transposed). Column `ZERO` holds log 1 = 0 and column `NEG_INF_COLUMN` holds log 0 = -inf:
+they are what padded slots read. Blocks are listed in an order that respects dependencies
+(inputs first, then by depth), and block `b` writes the contiguous columns `[b.start, b.stop)`.
 
 Block ops and the shape of their index arrays (`rows` = output units, `F` = padded fan-in):
 
@@ -28,7 +28,7 @@ import numpy as np
 from pcc.ir import Circuit
 
 ZERO = 0
-NEG_INF = 1
+NEG_INF_COLUMN = 1
 FIRST_FREE_COLUMN = 2
 
 OPS = ("input", "product", "sum", "dense", "kron")

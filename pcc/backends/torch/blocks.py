@@ -21,7 +21,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn.functional import embedding_bag
 
 from pcc.backends.torch.params import NEG_INF, LogTable, logsumexp, max_shift, safe_log
-from pcc.layering import NEG_INF as NEG_INF_COLUMN
+from pcc.layering import NEG_INF_COLUMN
 from pcc.layering import ZERO as ZERO_COLUMN
 from pcc.layering import Block
 

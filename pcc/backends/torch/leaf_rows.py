@@ -12,7 +12,7 @@ import torch
 import pcc.backends.torch.native_leaves as native_leaves
 from pcc.backends.torch.families import Family
 from pcc.backends.torch.params import NEG_INF
-from pcc.layering import NEG_INF as NEG_INF_COLUMN
+from pcc.layering import NEG_INF_COLUMN
 
 
 class LeafRows:
