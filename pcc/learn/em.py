@@ -5,7 +5,8 @@ input unit, the posterior weight of each row is r = dLL/d(log p_unit(x)). One ba
 the summed log-likelihood gives both (`accumulate`); `update` makes the M-step: weights
 w = (n + prior) / sum(n + prior) per sum unit over its live weights, inputs from their expected
 sufficient statistics (`pcc.learn.leaves`). With `step < 1` it is online EM: new = (1 - step)
-old + step M-step. The model is reached through `pcc.learn.access`.
+old + step M-step. The E-step's pass is the model's one forward entry (`CompiledCircuit.run` with
+`tap_leaves`); parameters are read and written through `pcc.learn.access`.
 """
 
 from __future__ import annotations
