@@ -74,7 +74,7 @@ def _components(mask: int, splits: list[Split]) -> tuple[list[int], list[Split]]
     return joined + [1 << v for v in mask_to_vars(singles)], blamed
 
 
-def implied_vtree(circuit: Circuit) -> tuple[Vtree | None, int, list[Split]]:
+def search_vtree(circuit: Circuit) -> tuple[Vtree | None, int, list[Split]]:
     """A vtree that every split respects; or None, the variable set that no vtree node can
     split in two, and the splits that joined it (the last one forced it)."""
     exposed, hidden = _splits(circuit)

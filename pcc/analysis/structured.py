@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from pcc.analysis.decomposability import overlapping
-from pcc.analysis.implied_vtree import implied_vtree as find_implied_vtree
+from pcc.analysis.implied_vtree import search_vtree
 from pcc.analysis.report import Report, Violation, format_scope
 from pcc.analysis.smoothness import describe_children
 from pcc.ir import Circuit, Vtree
@@ -159,7 +159,7 @@ def check_vtree(circuit: Circuit, vtree: Vtree) -> list[Violation]:
 def implied_vtree(circuit: Circuit) -> tuple[Vtree | None, Violation | None]:
     """The vtree every decomposable product respects (see `pcc.analysis.implied_vtree`), or
     None and a violation naming the products that rule every vtree out."""
-    vtree, mask, blamed = find_implied_vtree(circuit)
+    vtree, mask, blamed = search_vtree(circuit)
     return (vtree, None) if vtree is not None else (None, _no_vtree(mask, blamed))
 
 
