@@ -19,6 +19,7 @@ from tests.strategies import circuits
 from tests.test_viz_golden import broken_circuit, check_golden, ragged_circuit
 
 EDGE = re.compile(r'^\t(\w+) -> (\w+) \[label="?([\d,]+)"? ')
+ROW = re.compile(r"^\tsubgraph (row\d+) \{\n\t\trank=same\n((?:\t\t\w+\n)*)\t\}", re.M)
 SKIP = re.compile(r"skip edges: ([\d,]+) to depths? (\d+)(?:\.\.(\d+))?")
 
 
@@ -57,13 +58,13 @@ def parse(graph_source: str) -> tuple[dict[str, list[str]], dict[tuple[str, str]
     labels: dict[str, str] = {}
     current = None
     for line in graph_source.splitlines():
-        if m := re.match(r"^\tsubgraph (depth\d+) \{", line):
+        if m := re.match(r"^\t+subgraph (depth\d+) \{", line):
             current = m.group(1)
             rows[current] = []
-        elif current and (m := re.match(r'^\t\t(\w+) \[label="([^"]*)"', line)):
+        elif current and (m := re.match(r'^\t+(\w+) \[label="([^"]*)"', line)):
             rows[current].append(m.group(1))
             labels[m.group(1)] = m.group(2)
-        elif line == "\t}":
+        elif re.match(r"^\t+\}$", line):
             current = None
     edges = {}
     for line in graph_source.splitlines():
@@ -72,13 +73,28 @@ def parse(graph_source: str) -> tuple[dict[str, list[str]], dict[tuple[str, str]
     return rows, edges, labels
 
 
-def check_structure(plan: LayeredCircuit, max_row: int = 8) -> None:
-    source = summary_view(plan, max_row=max_row).source
-    assert source.count("rank=same") == len({int(b.depth) for b in plan.blocks})
+def check_structure(plan: LayeredCircuit, max_row: int = 8, max_rows: int = 40) -> None:
+    source = summary_view(plan, max_row=max_row, max_rows=max_rows).source
     rows, drawn, labels = parse(source)
     boxes = summary_boxes(plan, max_row)
     depth_of = {box.name: box.depth for box in boxes}
     order = sorted(set(depth_of.values()))
+    # at most `max_rows` rows: beyond, the depths wrap into balanced columns, each a cluster,
+    # a row of the picture holding one depth of each column
+    columns = -(-len(order) // max_rows)
+    height = -(-len(order) // columns)
+    assert height <= max_rows
+    column_of = {d: r // height for r, d in enumerate(order)}
+    if columns == 1:
+        assert source.count("rank=same") == len(order) and "cluster" not in source
+    else:
+        assert source.count("subgraph cluster_column") == columns
+        lines = {name: body.split() for name, body in ROW.findall(source)}
+        assert len(lines) == height == source.count("rank=same")
+        for r in range(height):
+            line = [d for d in order if (height - 1 - order.index(d) % height) == r]
+            assert lines[f"row{r}"] == [n for d in line for n in [f"depth{d}"] + rows[
+                f"depth{d}"][1:]]
     # one row per depth, in order: its ruler first, then its boxes
     assert list(rows) == [f"depth{d}" for d in order]
     for d in order:
@@ -95,6 +111,7 @@ def check_structure(plan: LayeredCircuit, max_row: int = 8) -> None:
     row = {d: r for r, d in enumerate(order)}
     for parent, child in drawn:
         assert row[depth_of[parent]] == row[depth_of[child]] + 1, (parent, child)
+        assert column_of[depth_of[parent]] == column_of[depth_of[child]]
     counted = box_edges(plan, boxes)
     skipped = {}
     for name, label in labels.items():
@@ -106,7 +123,8 @@ def check_structure(plan: LayeredCircuit, max_row: int = 8) -> None:
         assert sum(n for (p, _), n in drawn.items() if p == name) + skipped.get(name, 0) \
             == sum(mine.values())
         assert {c: n for (p, c), n in drawn.items() if p == name} == \
-            {c: n for c, n in mine.items() if row[depth_of[c]] == row[boxes[i].depth] - 1}
+            {c: n for c, n in mine.items() if row[depth_of[c]] == row[boxes[i].depth] - 1
+             and column_of[depth_of[c]] == column_of[boxes[i].depth]}
 
 
 def test_golden_psdd_like() -> None:
@@ -135,12 +153,14 @@ def test_structure_of_the_psdd_like_plan() -> None:
     assert "skip edges" in summary_view(plan).source  # the case this view is built for
     check_structure(plan)
     check_structure(plan, max_row=1)
+    for max_rows in (5, 7, 22):  # columns of 5 (the last shorter), 6 and 12 rows
+        check_structure(plan, max_rows=max_rows)
 
 
 @given(circuits(max_vars=5, max_depth=5))
 def test_structure_of_random_plans(circuit: Circuit) -> None:
     check_structure(layer(circuit))
-    check_structure(layer(circuit), max_row=1)
+    check_structure(layer(circuit), max_row=1, max_rows=3)
 
 
 def test_chosen_for_big_circuits_and_deterministic() -> None:
@@ -186,3 +206,12 @@ def test_kdd_psdd_renders_one_row_per_depth(shared_data) -> None:  # type: ignor
     svg = to_bytes(summary_view(plan), "svg").decode()
     depths = {int(b.depth) for b in plan.blocks}
     assert svg.count('class="node"') == len(summary_boxes(plan)) + len(depths)
+
+
+def test_golden_deep_plan_wraps_into_columns() -> None:
+    """32 depths, at most 12 rows: columns of 11, 11 and 10 rows, lowest depths on the left."""
+    from tests.test_viz_golden import deep_circuit
+
+    source = summary_view(layer(deep_circuit()), max_rows=12).source
+    assert source.count("subgraph cluster_column") == 3 and "wrap into 3 columns" in source
+    check_golden("summary_deep_columns", source)

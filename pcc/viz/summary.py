@@ -7,13 +7,18 @@ growing with the log of its units. Edges are group edges counted per pair of box
 only between boxes of adjacent rows, thicker for more edges; edges that skip rows are counted
 in the reading box's label instead (`skip edges: 120 to depths 0..3`): drawn, they would be long
 crossing lines, the very thing that made the blocks view of a deep circuit unreadable. A row of
-more than `max_row` blocks merges its blocks per op. The DOT text depends on the plan alone.
+more than `max_row` blocks merges its blocks per op. A plan deeper than `max_rows` depths wraps
+into balanced columns (framed, lowest depths on the left, each column read bottom-up): the
+105 depths of the MNIST .jpc circuit as one column make a picture ten times taller than
+wide. Edges between the top of one column and the bottom of the next are counted, not drawn.
+The DOT text depends on the plan alone.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 import graphviz
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
     from pcc.layering import LayeredCircuit
 
 MAX_ROW = 8  # boxes in one row before a row merges its blocks per op
+MAX_ROWS = 40  # rows in one column before the depths wrap into several columns
 MAX_TOOLTIP_MESSAGES = 5
 GLYPH = {"input": "", "product": "× ", "sum": "+ ", "dense": "+ ", "kron": "⊗+ "}
 
@@ -65,17 +71,21 @@ def box_edges(plan: LayeredCircuit, boxes: list[Box]) -> Counter[tuple[int, int]
     return edges
 
 
-def summary_view(plan: LayeredCircuit, marks: Marks | None = None,
-                 max_row: int = MAX_ROW) -> graphviz.Digraph:
+def summary_view(plan: LayeredCircuit, marks: Marks | None = None, max_row: int = MAX_ROW,
+                 max_rows: int = MAX_ROWS) -> graphviz.Digraph:
     """A `pcc.layering.LayeredCircuit` as rows of block boxes (see the module docstring)."""
     marks = marks or Marks()
     circuit = plan.circuit
     boxes = summary_boxes(plan, max_row)
     depths = sorted({box.depth for box in boxes})
-    row = {d: r for r, d in enumerate(depths)}  # adjacent rows, even where a depth is empty
+    column, height = _columns(len(depths), max_rows)
+    # rows are adjacent when their depths are next to each other in `depths` (even where a
+    # depth has no block) and in the same column
+    row = {d: r for r, d in enumerate(depths)}
     edges = box_edges(plan, boxes)
     adjacent = {e: n for e, n in edges.items()
-                if row[boxes[e[0]].depth] == row[boxes[e[1]].depth] + 1}
+                if row[boxes[e[0]].depth] == row[boxes[e[1]].depth] + 1
+                and row[boxes[e[0]].depth] // height == row[boxes[e[1]].depth] // height}
     skipped: dict[int, tuple[int, int, int]] = {}  # box: (skip edges, lowest, highest depth)
     for (parent, child), n in edges.items():
         if (parent, child) not in adjacent:
@@ -85,30 +95,76 @@ def summary_view(plan: LayeredCircuit, marks: Marks | None = None,
     heaviest = max(adjacent.values(), default=1)
     graph = style.new_graph("layers_summary", newrank="true", nodesep="0.3", ranksep="0.35")
     total_edges = sum(len(g.children) for g in circuit.groups)
-    graph.attr(label=f"{_count(len(circuit))} groups, {_count(circuit.num_units)} units, "
-                     f"{_count(total_edges)} group edges; {_plural(len(plan.blocks), 'block')} "
-                     f"in {_plural(len(depths), 'depth')}\\n"
-                     "edges: group edges between adjacent depths (width by count); "
-                     "edges that skip depths are counted in the boxes",
-               labelloc="t", fontsize="16")
+    title = (f"{_count(len(circuit))} groups, {_count(circuit.num_units)} units, "
+             f"{_count(total_edges)} group edges; {_plural(len(plan.blocks), 'block')} "
+             f"in {_plural(len(depths), 'depth')}\\n"
+             "edges: group edges between adjacent depths (width by count); "
+             "edges that skip depths are counted in the boxes")
+    if column > 1:
+        title += f"\\nthe depths wrap into {column} columns, lowest on the left"
+    graph.attr(label=title, labelloc="t", fontsize="16")
     graph.attr("node", fontsize="10")
-    for depth in depths:
-        with graph.subgraph(name=f"depth{depth}") as rank:
-            rank.attr(rank="same")
-            members = [i for i, box in enumerate(boxes) if box.depth == depth]
-            rank.node(f"depth{depth}", label=_ruler_label(plan, boxes, members, depth),
-                      shape="plaintext", fontsize="11")
-            for i in members:
-                rank.node(boxes[i].name, **_box_attrs(plan, boxes[i], skipped.get(i, (0, 0, 0)),
-                                                      marks))
-    # the ruler: an invisible chain down the left that keeps the rows in depth order
-    for upper, lower in zip(depths[::-1], depths[::-1][1:]):
-        graph.edge(f"depth{upper}", f"depth{lower}", style="invis", weight="100")
+    members = {d: [i for i, box in enumerate(boxes) if box.depth == d] for d in depths}
+    for c in range(column):
+        part = depths[c * height:(c + 1) * height]
+        frame = nullcontext(graph) if column == 1 else _frame(graph, f"cluster_column{c}", part)
+        with frame as into:
+            for depth in part:
+                with into.subgraph(name=f"depth{depth}") as rank:
+                    if column == 1:
+                        rank.attr(rank="same")
+                    rank.node(f"depth{depth}", label=_ruler_label(plan, boxes, members[depth],
+                                                                  depth),
+                              shape="plaintext", fontsize="11")
+                    for i in members[depth]:
+                        rank.node(boxes[i].name, **_box_attrs(
+                            plan, boxes[i], skipped.get(i, (0, 0, 0)), marks))
+        # the ruler: an invisible chain down the left that keeps the rows in depth order
+        for upper, lower in zip(part[::-1], part[::-1][1:]):
+            graph.edge(f"depth{upper}", f"depth{lower}", style="invis", weight="100")
+    if column > 1:
+        # a row across the columns: its depths side by side on one rank, columns left to right
+        for r in range(height):
+            line = [depths[c * height + height - 1 - r] for c in range(column)
+                    if c * height + height - 1 - r < len(depths)]
+            with graph.subgraph(name=f"row{r}") as rank:
+                rank.attr(rank="same")
+                for depth in line:
+                    rank.node(f"depth{depth}")
+                    for i in members[depth]:
+                        rank.node(boxes[i].name)
+        # an invisible flat edge on the bottom row puts column c left of column c + 1
+        for c in range(column - 1):
+            graph.edge(f"depth{depths[c * height]}", f"depth{depths[(c + 1) * height]}",
+                       style="invis")
     for (parent, child), n in sorted(adjacent.items()):
         graph.edge(boxes[parent].name, boxes[child].name, label=_count(n),
                    penwidth=_width(n, heaviest),
                    tooltip=f"{n} group edge{'s' if n != 1 else ''}")
     return graph
+
+
+def _columns(rows: int, max_rows: int) -> tuple[int, int]:
+    """(columns, rows per column): one column up to `max_rows` rows, then as many balanced
+    columns as keep each at most `max_rows` tall."""
+    columns = max(1, -(-rows // max(max_rows, 1)))
+    return columns, -(-rows // columns)
+
+
+class _frame(AbstractContextManager):  # type: ignore[type-arg]
+    """`with _frame(graph, name, depths) as g`: a cluster framing one column of depths."""
+
+    def __init__(self, graph: graphviz.Digraph, name: str, depths: list[int]) -> None:
+        self.context = graph.subgraph(name=name)
+        self.label = f"depths {depths[0]}..{depths[-1]}"
+
+    def __enter__(self) -> graphviz.Digraph:
+        cluster = self.context.__enter__()
+        cluster.attr(label=self.label, color="#cccccc", labeljust="l", fontsize="12")
+        return cluster
+
+    def __exit__(self, *exc: object) -> None:
+        self.context.__exit__(*exc)
 
 
 def _ruler_label(plan: LayeredCircuit, boxes: list[Box], members: list[int], depth: int) -> str:
