@@ -22,18 +22,18 @@ def test_valid_graph_and_text():
     g = RegionGraph(3, [[0], [1], [2], [1, 2], [0, 1, 2]], [(3, [1, 2]), (4, [0, 3])])
     assert g.root == 4 and g.depth == 2 and g.leaves == (0, 1, 2)
     assert repr(g) == ("region graph over 3 variables: 5 regions, 2 partitions, depth 2, root #4\n"
-                       "  #0 {0}\n  #1 {1}\n  #2 {2}\n  #3 {1-2} = #1 * #2\n"
-                       "  #4 {0-2} = #0 * #3")
+                       "  #0 {0}\n  #1 {1}\n  #2 {2}\n  #3 {1,2} = #1 * #2\n"
+                       "  #4 {0..2} = #0 * #3")
 
 
 def test_overlapping_children_named():
     found = _problems(3, [[0, 1], [1, 2], [0, 1, 2]], [(2, [0, 1])])
-    assert found == ["region #2 {0-2}: children #0 and #1 both contain x1"]
+    assert found == ["region #2 {0..2}: children #0 and #1 both contain x1"]
 
 
 def test_children_not_covering_named():
     found = _problems(3, [[0], [1], [0, 1, 2]], [(2, [0, 1])])
-    assert found == ["region #2 {0-2}: children #0, #1 do not cover {2}"]
+    assert found == ["region #2 {0..2}: children #0, #1 do not cover {2}"]
 
 
 def test_child_outside_region_named():
@@ -46,7 +46,7 @@ def test_single_child_missing_child_and_bad_parent():
     assert _problems(1, [[0], [0]], [(1, [0])]) == [
         "region #1 {0}: a partition needs at least two children, got [0]"]
     assert _problems(2, [[0], [0, 1]], [(1, [0, 5])]) == [
-        "region #1 {0-1}: partition child #5 does not exist"]
+        "region #1 {0,1}: partition child #5 does not exist"]
     assert _problems(1, [[0]], [(3, [0, 0])]) == [
         "a partition refers to region #3, which does not exist"]
 
@@ -55,7 +55,7 @@ def test_roots_and_empty():
     assert _problems(2, [[0], [1]], []) == [
         "a region graph needs exactly one root (a region in no partition), got #0, #1"]
     assert _problems(3, [[0], [1], [0, 1]], [(2, [0, 1])]) == [
-        "root #2 has scope {0-1}, expected all 3 variables"]
+        "root #2 has scope {0,1}, expected all 3 variables"]
     assert _problems(1, [], []) == ["a region graph needs at least one region"]
     assert "region #0 is empty" in _problems(1, [[], [0]], [])
 

@@ -26,31 +26,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from pcc.ir.circuit import mask_to_vars
+from pcc.ir.text import format_scope  # re-exported: the one scope text of pcc
 from pcc.ir.vtree import Vtree
 
-MAX_SHOWN_VARS = 24
 MAX_VTREE_TEXT = 120
-
-
-def format_scope(mask: int, limit: int = MAX_SHOWN_VARS) -> str:
-    """`{3,7}`; runs of three or more variables print as `a..b`; past `limit` runs the scope
-    is cut short."""
-    variables = mask_to_vars(mask)
-    parts: list[str] = []
-    start = 0
-    while start < len(variables):
-        end = start
-        while end + 1 < len(variables) and variables[end + 1] == variables[end] + 1:
-            end += 1
-        if end - start >= 2:
-            parts.append(f"{variables[start]}..{variables[end]}")
-        else:
-            parts.extend(str(v) for v in variables[start:end + 1])
-        start = end + 1
-    if len(parts) > limit:
-        shown = ",".join(parts[:limit])
-        return f"{{{shown},... ({len(variables)} variables)}}"
-    return "{" + ",".join(parts) + "}"
 
 
 @dataclass(frozen=True)

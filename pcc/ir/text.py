@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pcc.ir.circuit import mask_to_vars
 from pcc.ir.groups import Group, Input, Product
 
 if TYPE_CHECKING:
@@ -79,3 +80,27 @@ def format_circuit(circuit: Circuit, max_groups: int | None = MAX_GROUPS) -> str
     lines.append(f"root #{circuit.root.id}")
     return "\n".join(lines)
 
+
+MAX_SHOWN_VARS = 24
+
+
+def format_scope(mask: int, limit: int = MAX_SHOWN_VARS) -> str:
+    """The variables of a scope bitmask, `{3,7}`; runs of three or more print as `a..b`
+    (`{0..2,5,6}`); past `limit` runs the scope is cut short. The one scope text of pcc
+    (analysis messages, region graphs, graphviz labels)."""
+    variables = mask_to_vars(mask)
+    parts: list[str] = []
+    start = 0
+    while start < len(variables):
+        end = start
+        while end + 1 < len(variables) and variables[end + 1] == variables[end] + 1:
+            end += 1
+        if end - start >= 2:
+            parts.append(f"{variables[start]}..{variables[end]}")
+        else:
+            parts.extend(str(v) for v in variables[start:end + 1])
+        start = end + 1
+    if len(parts) > limit:
+        shown = ",".join(parts[:limit])
+        return f"{{{shown},... ({len(variables)} variables)}}"
+    return "{" + ",".join(parts) + "}"

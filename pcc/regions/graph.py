@@ -4,7 +4,7 @@
       #0 {0}
       #1 {1}
       ...
-      #6 {0-3} = #4 * #5 | #2 * #3
+      #6 {0..3} = #4 * #5 | #2 * #3
 
 Regions are identified by id, not by scope: two regions may share a scope (RAT-SPN repetitions
 keep their sub-trees apart). A region without partitions is a leaf. The graph is valid when every
@@ -20,7 +20,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
+from pcc.ir.circuit import vars_to_mask
 from pcc.ir.errors import FormatError, PccError
+from pcc.ir.text import format_scope
 
 FORMAT = "pcc-regions"
 VERSION = 1
@@ -148,7 +150,7 @@ def problems(graph: RegionGraph) -> list[str]:
         if not 0 <= p.region < count:
             found.append(f"a partition refers to region #{p.region}, which does not exist")
             continue
-        name = f"region #{p.region} {format_scope(graph.regions[p.region])}"
+        name = f"region #{p.region} {_scope(graph.regions[p.region])}"
         missing = [c for c in p.children if not 0 <= c < count]
         if missing:
             found.append(f"{name}: partition child #{missing[0]} does not exist")
@@ -165,7 +167,7 @@ def problems(graph: RegionGraph) -> list[str]:
         found.append("a region graph needs exactly one root (a region in no partition), got "
                      + ", ".join(f"#{r}" for r in roots[:10]))
     elif len(graph.regions[roots[0]]) != n:
-        found.append(f"root #{roots[0]} has scope {format_scope(graph.regions[roots[0]])}, "
+        found.append(f"root #{roots[0]} has scope {_scope(graph.regions[roots[0]])}, "
                      f"expected all {n} variables")
     return found
 
@@ -187,7 +189,7 @@ def _partition_problems(graph: RegionGraph, p: Partition, name: str) -> list[str
                      "the region")
     if lacking:
         found.append(f"{name}: children {', '.join(f'#{c}' for c in p.children)} do not cover "
-                     f"{format_scope(lacking)}")
+                     f"{_scope(lacking)}")
     return found
 
 
@@ -199,18 +201,9 @@ def _roots(graph: RegionGraph) -> list[int]:
     return [r for r, is_child in enumerate(child) if not is_child]
 
 
-def format_scope(scope: Sequence[int]) -> str:
-    """`{0-3,7,9-10}`: sorted variables with runs collapsed."""
-    parts: list[str] = []
-    values = sorted(scope)
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return "{" + ",".join(parts) + "}"
+def _scope(variables: Sequence[int]) -> str:
+    """A region's variables in pcc's one scope text, `{0..2,5}` (`pcc.ir.text.format_scope`)."""
+    return format_scope(vars_to_mask(variables))
 
 
 def format_region_graph(graph: RegionGraph, limit: int = 200) -> str:
@@ -218,7 +211,7 @@ def format_region_graph(graph: RegionGraph, limit: int = 200) -> str:
     lines = [f"region graph over {graph.num_vars} variables: {len(graph.regions)} regions, "
              f"{len(graph.partitions)} partitions, depth {graph.depth}, root #{graph.root}"]
     for r in graph.order[:limit]:
-        text = f"  #{r} {format_scope(graph.regions[r])}"
+        text = f"  #{r} {_scope(graph.regions[r])}"
         splits = [" * ".join(f"#{c}" for c in graph.partitions[p].children)
                   for p in graph.partitions_of[r]]
         if splits:
