@@ -15,6 +15,7 @@ from pcc.transforms.base import PassReport, TransformError
 from pcc.transforms.normalize import Normalize, NormalizeReport
 from pcc.transforms.prune import Prune, PruneReport
 from pcc.transforms.smooth import Smooth, SmoothReport
+from pcc.transforms.vectorize import Vectorize, VectorizeReport
 
 Pass = Callable[[Circuit], "tuple[Circuit, PassReport]"]
 
@@ -23,6 +24,7 @@ PASSES: dict[str, Pass] = {
     "prune": Prune(),
     "smooth": Smooth(),
     "normalize": Normalize(),
+    "vectorize": Vectorize(),
 }
 
 
@@ -49,5 +51,5 @@ def apply_passes(circuit: Circuit, names: Sequence[str] | str
 
 
 __all__ = ["Normalize", "NormalizeReport", "PASSES", "PassReport", "Prune", "PruneReport",
-           "Smooth", "SmoothReport", "TransformError", "apply_passes",
+           "Smooth", "SmoothReport", "Vectorize", "VectorizeReport", "TransformError", "apply_passes",
            "get_pass"]

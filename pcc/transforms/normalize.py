@@ -51,9 +51,9 @@ class Normalize:
         for g in circuit.groups:
             if isinstance(g, Input):
                 z, params = _input_mass(g)
-                changed = params is not None
-                inputs += changed
-                out.input(g.var, g.family, params if changed else dict(g.params), g.origin)
+                inputs += params is not None
+                out.input(g.var, g.family, dict(g.params) if params is None else params,
+                          g.origin)
             elif isinstance(g, Product):
                 z = _product_mass(g, logz)
                 out.copy(g, g.children)
