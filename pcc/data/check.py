@@ -69,8 +69,8 @@ def check_columns(data: DataFile, domains: Sequence[Domain]) -> np.ndarray:
 
 
 def _column_start(data: DataFile, row: int, column: int) -> int | None:
-    """1-based character column of field `column` on the row's line (None for .npy)."""
-    if data.path.lower().endswith(".npy"):
+    """1-based character column of field `column` on the row's line (None for .npy, IDX)."""
+    if data.path.lower().endswith(".npy") or data.image_shape is not None:
         return None
     try:
         line = read_text(data.path).splitlines()[int(data.line_numbers[row]) - 1]
