@@ -120,3 +120,12 @@ def test_mean_log_likelihood_is_the_reference_mean_in_any_batch_size():
     for batch in (1, 5, 37, 1000):
         assert mean_log_likelihood(model, data, batch) == pytest.approx(expected, abs=1e-9)
     assert mean_log_likelihood(model, data[:0]) == 0.0
+
+
+def test_no_training_rows_or_a_flat_table_is_a_data_error():
+    from pcc.ir import DataError
+
+    with pytest.raises(DataError, match="no training rows"):
+        fit(_model(), np.zeros((0, 6)), None, TrainConfig(progress=False))
+    with pytest.raises(DataError, match=r"a \(rows, variables\) table, got shape \(6,\)"):
+        fit(_model(), np.zeros(6), None, TrainConfig(progress=False))

@@ -60,10 +60,11 @@ def fit(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None = No
     In a distributed world `model` must already be on this rank's device."""
     world.check_model(model)
     shard = world.shard(train)
+    if shard.total == 0:
+        raise DataError("no training rows")
     if len(shard.rows) == 0:
         raise DataError(f"rank {world.rank} of {world.size} has no training rows "
-                        f"({shard.total} rows in all)" + (": use fewer ranks"
-                                                          if world.size > 1 else ""))
+                        f"({shard.total} rows in all): use fewer ranks")
     held_out = None if valid is None else world.shard(valid)
     # inputs start from the statistics of all the rows given (rank 0's, when each rank was
     # given only its own), the same on every rank
