@@ -133,7 +133,11 @@ def summary_view(plan: LayeredCircuit, marks: Marks | None = None, max_row: int 
                     rank.node(f"depth{depth}")
                     for i in members[depth]:
                         rank.node(boxes[i].name)
-        # an invisible flat edge on the bottom row puts column c left of column c + 1
+        # invisible flat edges: each ruler left of its row's boxes (as dot does by itself
+        # without the columns), and on the bottom row column c left of column c + 1
+        for depth in depths:
+            for i in members[depth]:
+                graph.edge(f"depth{depth}", boxes[i].name, style="invis")
         for c in range(column - 1):
             graph.edge(f"depth{depths[c * height]}", f"depth{depths[(c + 1) * height]}",
                        style="invis")
