@@ -12,6 +12,9 @@ from typing import Callable, Sequence
 
 from pcc.ir import Circuit
 from pcc.transforms.base import PassReport, TransformError
+from pcc.transforms.binarize import Binarize, BinarizeReport
+from pcc.transforms.condition import Condition, ConditionReport, parse_evidence
+from pcc.transforms.marginalize import Marginalize, MarginalizeReport, parse_variables
 from pcc.transforms.normalize import Normalize, NormalizeReport
 from pcc.transforms.prune import Prune, PruneReport
 from pcc.transforms.smooth import Smooth, SmoothReport
@@ -25,15 +28,28 @@ PASSES: dict[str, Pass] = {
     "smooth": Smooth(),
     "normalize": Normalize(),
     "vectorize": Vectorize(),
+    "binarize": Binarize(),
+}
+
+# passes that need arguments: `condition:3=1:5=0`, `marginalize:2:4`
+WITH_ARGUMENTS: dict[str, Callable[[list[str]], Pass]] = {
+    "condition": lambda args: Condition(parse_evidence(args)),
+    "marginalize": lambda args: Marginalize(parse_variables(args)),
 }
 
 
-def get_pass(name: str) -> Pass:
-    """The pass called `name`; a TransformError naming the known ones otherwise."""
-    try:
-        return PASSES[name.strip()]
-    except KeyError:
-        raise TransformError(f"unknown pass {name!r}; known: {', '.join(PASSES)}") from None
+def get_pass(spec: str) -> Pass:
+    """The pass named by `spec` (`prune`, or `condition:3=1` with its arguments after colons);
+    a TransformError naming the known ones otherwise."""
+    name, *args = spec.strip().split(":")
+    if name in WITH_ARGUMENTS:
+        return WITH_ARGUMENTS[name](args)
+    if name in PASSES and not args:
+        return PASSES[name]
+    if name in PASSES:
+        raise TransformError(f"pass {name!r} takes no arguments, got {spec!r}")
+    known = ", ".join(list(PASSES) + [f"{n}:..." for n in WITH_ARGUMENTS])
+    raise TransformError(f"unknown pass {name!r}; known: {known}")
 
 
 def apply_passes(circuit: Circuit, names: Sequence[str] | str
@@ -50,6 +66,8 @@ def apply_passes(circuit: Circuit, names: Sequence[str] | str
     return circuit, reports
 
 
-__all__ = ["Normalize", "NormalizeReport", "PASSES", "PassReport", "Prune", "PruneReport",
+__all__ = ["Binarize", "BinarizeReport", "Condition", "ConditionReport", "Marginalize",
+           "MarginalizeReport", "WITH_ARGUMENTS",
+           "Normalize", "NormalizeReport", "PASSES", "PassReport", "Prune", "PruneReport",
            "Smooth", "SmoothReport", "Vectorize", "VectorizeReport", "TransformError", "apply_passes",
            "get_pass"]

@@ -46,7 +46,7 @@ class VectorizeReport(PassReport):
 
 @dataclass(frozen=True)
 class Vectorize:
-    max_units: int = 0      # 0: no cap
+    max_units: int = 64     # 0: no cap; 64 keeps sparse classes from becoming huge, mostly-zero matrices
 
     name: ClassVar[str] = "vectorize"
 
