@@ -10,6 +10,7 @@ import sys
 from types import ModuleType
 
 from pcc.cli import check, convert, demo, eval, info, mpe, sample, train, viz
+from pcc.cli import transform
 from pcc.ir.errors import PccError
 
 # name -> module with `add_arguments(parser)`, `run(args) -> int` and a docstring for the help
@@ -23,6 +24,7 @@ COMMANDS: dict[str, ModuleType] = {
     "train": train,
     "mpe": mpe,
     "sample": sample,
+    "transform": transform,
 }
 
 
