@@ -48,9 +48,9 @@ def mnist_test(rows: int) -> np.ndarray:
 
 def batched_ll(circuit: object, data: np.ndarray) -> np.ndarray:
     """Reference log-likelihoods in memory-bounded batches."""
-    from pcc.cli.eval import log_likelihoods
+    from pcc.backends.batched import Backend, log_likelihoods
 
-    return log_likelihoods(circuit, data, "reference")  # type: ignore[arg-type]
+    return log_likelihoods(circuit, data, Backend("reference"))  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=4)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pcc.analysis import check
-from pcc.cli.common import read_vtree
+from pcc.frontends.vtree_json import load_any_vtree
 
 NAMES = ["little_4var", "kdd-6k", "tretail"]
 
@@ -19,7 +19,7 @@ def test_psdds_pass_every_analysis(shared_data, name):
         pytest.skip("no PSDD reader")
     folder = shared_data / "circuits" / "psdd"
     circuit = load_circuit(folder / f"{name}.psdd")
-    given = check(circuit, vtree=read_vtree(str(folder / f"{name}.vtree")))
+    given = check(circuit, vtree=load_any_vtree(str(folder / f"{name}.vtree")))
     assert given.valid and given.normalized, given.violations[:3]
     assert given.structured_decomposable and given.vtree_source == "given"
     assert given.deterministic == "yes", given.determinism_unproved

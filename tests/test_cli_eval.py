@@ -91,3 +91,20 @@ def test_eval_backend_choices(capsys) -> None:
               "--backend", "nope"])
     assert info.value.code == 2
     capsys.readouterr()
+
+
+def test_eval_says_its_backend_and_dtype_and_checks_the_device(capsys, tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("0,1,*,0\n1,1,0,0\n")
+    model = circuit_path("psdd/little_4var.psdd")
+    status, out, err = run(capsys, "eval", model, "--data", data, "--dtype", "float32")
+    assert status == 0, err
+    assert out.splitlines()[0] == f"{model} on {data} (torch backend, float32 on cpu)"
+    status, out, _ = run(capsys, "eval", model, "--data", data, "--backend", "reference", "--json")
+    result = json.loads(out)
+    assert result["backend"] == "reference" and result["dtype"] == "float64"
+    status, out, _ = run(capsys, "eval", model, "--data", data, "--json")
+    assert json.loads(out)["dtype"] == "float64"
+    status, out, err = run(capsys, "eval", model, "--data", data, "--device", "nodevice")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("pcc eval: error: device 'nodevice': ")

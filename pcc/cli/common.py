@@ -1,13 +1,14 @@
 """Arguments and reading shared by the commands that take a circuit file (check, info, eval,
-convert, viz): `add_circuit_arguments(parser)` and `read_circuit(args)`; also `read_vtree`."""
+convert, viz): `add_circuit_arguments(parser)` and `read_circuit(args)`; also `read_vtree`
+(`--vtree FILE`), the backend options of eval, mpe and sample (`add_backend_arguments`,
+`backend_of`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from pcc.ir import Circuit, FormatError, PccError, Vtree
+from pcc.backends.batched import BACKENDS, DTYPES, Backend
+from pcc.ir import Circuit, PccError, Vtree
 
 
 def add_circuit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,12 +22,13 @@ def add_circuit_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_circuit(args: argparse.Namespace) -> Circuit:
     """The circuit named by `args.file` in `args.format`; bad input raises a PccError."""
+    from pcc.frontends.vtree_json import is_ucla_vtree
     from pcc.io import load_circuit
     from pcc.io.formats import choose_format
 
     options = {}
     vtree = getattr(args, "vtree", None)
-    if vtree and _ucla_vtree(vtree) and choose_format(args.file, args.format)[0] == "psdd":
+    if vtree and is_ucla_vtree(vtree) and choose_format(args.file, args.format)[0] == "psdd":
         options["vtree"] = vtree  # the PSDD reader checks every node's vtree id against it
     return load_circuit(args.file, format=args.format, **options)
 
@@ -48,56 +50,26 @@ class UsageError(PccError):
 
 
 def read_vtree(path: str) -> Vtree:
-    """A vtree from a JSON file of nested pairs of variable indices, e.g. `[[0, 1], [2, 3]]`,
-    or from a UCLA `.vtree` file (1-based variables there, 0-based in pcc)."""
-    if path.lower().endswith(".vtree") or (not path.lower().endswith(".json")
-                                           and _ucla_vtree(path)):
-        from pcc.frontends.vtree_file import load_vtree
+    """`--vtree FILE`: a JSON vtree or a UCLA `.vtree` (`pcc.frontends.vtree_json`)."""
+    from pcc.frontends.vtree_json import load_any_vtree
 
-        return load_vtree(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as error:
-        raise FormatError(f"cannot read the vtree ({error.strerror or error})", path) from None
-    except UnicodeDecodeError:  # the UCLA reader names the line and column of the bad byte
-        from pcc.frontends._text import read_text
-
-        read_text(path)
-        raise
-    try:
-        tree = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise FormatError(f"not a JSON vtree: {error.msg}", path, error.lineno,
-                          error.colno) from None
-    except RecursionError:
-        raise FormatError("the vtree is nested too deeply for JSON", path) from None
-    if not _well_nested(tree):
-        raise FormatError("a vtree is nested pairs of non-negative variable indices, "
-                          "e.g. [[0, 1], [2, 3]]", path)
-    try:
-        return Vtree.from_nested(tree)
-    except (ValueError, RecursionError) as error:
-        raise FormatError(f"invalid vtree: {error}", path) from None
+    return load_any_vtree(path)
 
 
-def _well_nested(tree: object) -> bool:
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            if len(node) != 2:
-                return False
-            stack += node
-        elif not (isinstance(node, int) and not isinstance(node, bool) and node >= 0):
-            return False
-    return True
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """--backend, --dtype and --device (eval, mpe, sample)."""
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
+                        help="what evaluates the circuit: the compiled torch module (default) "
+                             "or the float64 reference interpreter")
+    parser.add_argument("--dtype", choices=DTYPES, default="float64",
+                        help="torch backend precision (default float64)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda "
+                        "(torch backend; default cpu)")
 
 
-def _ucla_vtree(path: str) -> bool:
-    """Does the file start like a UCLA .vtree (a `c` comment or the `vtree N` header)?"""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64).lstrip()
-    except OSError:
-        return False
-    return head.startswith((b"c", b"vtree"))
+def backend_of(args: argparse.Namespace) -> Backend:
+    """The `Backend` the options name (its device checked up front for torch)."""
+    backend = Backend(args.backend, args.dtype, args.device)
+    if backend.name == "torch":
+        backend.torch_device()
+    return backend

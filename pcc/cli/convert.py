@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from pcc.cli.common import add_circuit_arguments, read_circuit
+from pcc.cli.common import add_circuit_arguments, read_circuit, read_vtree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +29,6 @@ def run(args: argparse.Namespace) -> int:
     target, _ = choose_format(args.out, args.to, writing=True)
     options = {}
     if target == "psdd" and args.vtree:
-        from pcc.cli.common import read_vtree
-
         options["vtree"] = read_vtree(args.vtree)
     save_circuit(circuit, args.out, target, **options)
     print(f"wrote {args.out} ({target}): {len(circuit)} groups, {circuit.num_vars} variables")

@@ -14,53 +14,19 @@ from typing import Any
 
 import numpy as np
 
-from pcc.cli.common import add_circuit_arguments, read_circuit
-from pcc.ir import Circuit
-
-BACKENDS = ("torch", "reference")
-DTYPES = ("float64", "float32")
-BATCH_VALUES = 1 << 25  # the reference interpreter keeps rows x units floats per batch
-
+from pcc.cli.common import add_backend_arguments, add_circuit_arguments, backend_of, read_circuit
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_circuit_arguments(parser)
     parser.add_argument("--data", required=True, metavar="DATA", help="the data file")
-    parser.add_argument("--backend", choices=BACKENDS, default="torch",
-                        help="what evaluates the circuit: the compiled torch module (default) "
-                             "or the float64 reference interpreter")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda "
-                        "(torch backend; default cpu)")
-    parser.add_argument("--dtype", choices=DTYPES, default="float64",
-                        help="torch backend precision (default float64)")
+    add_backend_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=10000, metavar="N",
-                        help="rows per torch call (default 10000)")
+                        help="rows per torch call (default 10000; each call runs in passes "
+                             "of bounded memory whatever N is)")
     parser.add_argument("--vtree", metavar="FILE", help="a .vtree to check a .psdd against")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--per-example", metavar="OUT.npy",
                         help="save each row's log-likelihood (float64, -inf for zero rows)")
-
-
-def log_likelihoods(circuit: Circuit, data: np.ndarray, backend: str, device: str = "cpu",
-                    dtype: str = "float64", batch_size: int = 10000) -> np.ndarray:
-    """Each row's log-likelihood with `backend`: the one place that dispatches on it."""
-    if backend == "torch":
-        import torch
-
-        from pcc.backends.torch import compile
-
-        model = compile(circuit, dtype=getattr(torch, dtype), device=device)
-        step = max(1, batch_size)
-        with torch.no_grad():
-            parts = [model(data[i:i + step]).double().cpu().numpy()
-                     for i in range(0, len(data), step)]
-        return np.concatenate(parts) if parts else np.zeros(0)
-    if backend == "reference":
-        from pcc.backends.reference import log_likelihood
-
-        step = max(1, BATCH_VALUES // max(circuit.num_units, 1))
-        parts = [log_likelihood(circuit, data[i:i + step]) for i in range(0, len(data), step)]
-        return np.concatenate(parts) if parts else np.zeros(0)
-    raise ValueError(f"unknown backend {backend!r}")  # argparse's choices keep this unreachable
 
 
 def summary(ll: np.ndarray, weights: np.ndarray | None) -> dict[str, Any]:
@@ -84,22 +50,25 @@ def summary(ll: np.ndarray, weights: np.ndarray | None) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pcc.backends.batched import log_likelihoods
     from pcc.data import check_columns, read_data
 
+    backend = backend_of(args)
     circuit = read_circuit(args)
     data = read_data(args.data)
     values = check_columns(data, circuit.domains)
-    ll = log_likelihoods(circuit, values, args.backend, args.device, args.dtype, args.batch_size)
+    ll = log_likelihoods(circuit, values, backend, args.batch_size)
     if args.per_example:
         np.save(args.per_example, ll)
     result = summary(ll, data.weights)
     if args.json:
         shown = {k: (v if not isinstance(v, float) or np.isfinite(v) else str(v))
                  for k, v in result.items()}  # JSON has no -inf: write it as the string "-inf"
-        print(json.dumps({"file": args.file, "data": args.data, "backend": args.backend,
-                          **shown}, indent=1))
+        dtype = "float64" if backend.name == "reference" else backend.dtype
+        print(json.dumps({"file": args.file, "data": args.data, "backend": backend.name,
+                          "dtype": dtype, **shown}, indent=1))
         return 0
-    print(f"{args.file} on {args.data} ({args.backend} backend)")
+    print(f"{args.file} on {args.data} ({backend.describe()})")
     print(f"rows: {result['rows']}")
     print(f"mean log-likelihood: {result['mean_log_likelihood']!r}")
     zeros = result["zero_probability_rows"]

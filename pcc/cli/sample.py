@@ -17,8 +17,8 @@ import argparse
 
 import numpy as np
 
-from pcc.cli.common import UsageError, add_circuit_arguments, read_circuit
-from pcc.cli.mpe import add_backend_arguments, compiled, write_rows
+from pcc.cli.common import (UsageError, add_backend_arguments, add_circuit_arguments, backend_of,
+                            read_circuit)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pcc.backends.batched import sample
     from pcc.data import check_columns, read_data
+    from pcc.io.csv_rows import write_csv_rows
 
     if args.num_samples < 1:
         raise UsageError(f"-n must be at least 1, got {args.num_samples}")
+    backend = backend_of(args)
     circuit = read_circuit(args)
     header = None
     if args.evidence:
@@ -44,19 +47,9 @@ def run(args: argparse.Namespace) -> int:
         header = data.header
     else:
         evidence = np.full((args.num_samples, circuit.num_vars), np.nan)
-    from pcc.backends.torch.mpe import check_valid
-
-    check_valid(circuit)
-    if args.backend == "reference":
-        from pcc.backends.reference.queries import sample as reference_sample
-
-        draws = reference_sample(circuit, evidence, np.random.default_rng(args.seed))
-    else:
-        from pcc.backends.torch.sample import sample
-
-        draws = sample(compiled(circuit, args), evidence, generator=args.seed).cpu().numpy()
-    write_rows(args.out, draws, circuit.domains, header)
+    draws = sample(circuit, evidence, backend, args.seed)
+    write_csv_rows(args.out, draws, circuit.domains, header)
     given = f" given {args.evidence}" if args.evidence else ""
-    print(f"{args.file}: {len(draws)} samples{given} ({args.backend} backend, seed "
+    print(f"{args.file}: {len(draws)} samples{given} ({backend.describe()}, seed "
           f"{args.seed}); wrote {args.out}")
     return 0
