@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from pcc.cli.common import add_circuit_arguments, budget_of, read_circuit, read_vtree
+from pcc.cli.common import (UsageError, add_circuit_arguments, budget_of, read_circuit,
+                             read_vtree)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,11 +25,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="check structured decomposability against this vtree (a UCLA "
                              ".vtree file, or a JSON file of nested pairs of 0-based "
                              "variables, e.g. [[0, 1], 2]) instead of finding one")
+    parser.add_argument("--fix", action="store_true",
+                        help="repair what the passes can (prune, then smooth and normalize "
+                             "where needed; see pcc transform) and write the result to -o")
+    parser.add_argument("-o", "--output", metavar="OUT", help="where --fix writes the circuit")
 
 
 def run(args: argparse.Namespace) -> int:
     from pcc.analysis import check, format_report
 
+    if getattr(args, "fix", False) and not args.output:
+        raise UsageError("--fix needs -o OUT, the file to write the repaired circuit to")
     circuit = read_circuit(args)
     vtree = read_vtree(args.vtree) if args.vtree else None
     report = check(circuit, vtree=vtree, determinism_budget=budget_of(args))
@@ -38,4 +45,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.file}: {len(circuit)} groups, {circuit.num_units} units, "
               f"{circuit.num_vars} variables")
         print(format_report(report))
+    if getattr(args, "fix", False):
+        return _fix(args, circuit, report)
     return 0 if report.valid else 1
+
+
+def _fix(args: argparse.Namespace, circuit, report) -> int:  # type: ignore[no-untyped-def]
+    """`--fix`: sugar for `pcc transform --passes prune[,smooth][,normalize]`."""
+    from pcc.io.formats import choose_format, save_circuit
+    from pcc.transforms import apply_passes
+
+    # after smooth the one-valued factors make the circuit unnormalized: normalize then too
+    passes = ["prune"] + ["smooth"] * (not report.smooth) + \
+        ["normalize"] * (not (report.normalized and report.smooth))
+    fixed, reports = apply_passes(circuit, passes)
+    target, _ = choose_format(args.output, None, writing=True)
+    save_circuit(fixed, args.output, target)
+    if not args.json:
+        for line in reports:
+            print(f"fix: {line.text()}")
+        print(f"wrote {args.output} ({target}): {len(fixed)} groups")
+    return 0
