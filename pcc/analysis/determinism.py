@@ -57,15 +57,19 @@ class _Prover:
         g = self.group_of[uid]
         if g not in self.kids:
             group = self.circuit.groups[g]
+            if isinstance(group, Input):
+                raise TypeError(f"input #{g} has no child units")
             self.kids[g] = [tuple(self.offset[c] + u for c, u in kids)
-                            for kids in _unit_children(self.circuit, group)]  # type: ignore
+                            for kids in _unit_children(self.circuit, group)]
         return self.kids[g][uid - self.offset[g]]
 
     def support(self, uid: int) -> int | None:
         g = self.group_of[uid]
         if g not in self.supports:
             group = self.circuit.groups[g]
-            self.supports[g] = family(group.family).support(dict(group.params))  # type: ignore[union-attr]
+            if not isinstance(group, Input):
+                raise TypeError(f"{group.kind} #{g} is not an input")
+            self.supports[g] = family(group.family).support(dict(group.params))
         return self.supports[g][uid - self.offset[g]]
 
     def disjoint(self, a: int, b: int) -> bool:

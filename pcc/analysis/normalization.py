@@ -49,7 +49,9 @@ def normalization(circuit: Circuit, tolerance: float = TOLERANCE) -> Report:
     for k in np.unique(np.searchsorted(rows.first, np.flatnonzero(off), side="right") - 1):
         a, b = rows.first[k], rows.first[k + 1]
         group = circuit.groups[int(rows.ids[k])]
-        found[group.id] = _violation(circuit, group, rows.totals[a:b],  # type: ignore[arg-type]
-                                     rows.bad[a:b], off[a:b], "weights sum")
+        if not isinstance(group, Sum):
+            raise TypeError(f"{group.kind} #{group.id} is not a sum")
+        found[group.id] = _violation(circuit, group, rows.totals[a:b], rows.bad[a:b],
+                                     off[a:b], "weights sum")
     violations = tuple(found[id] for id in sorted(found))
     return Report(normalized=not violations, violations=violations)

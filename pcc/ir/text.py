@@ -42,7 +42,9 @@ def _nested(x: object) -> str:
 
 
 def _number(x: object) -> str:
-    return repr(int(x)) if isinstance(x, (int, np.integer)) else repr(float(x))  # type: ignore
+    if isinstance(x, (int, np.integer)):
+        return repr(int(x))
+    return repr(float(x))  # type: ignore[arg-type]
 
 
 def format_group(group: Group) -> str:

@@ -62,11 +62,10 @@ def _screen(groups: Sequence[Group]) -> tuple[np.ndarray, np.ndarray]:
     if len(sums):
         width = np.bincount(owner, weights=child_units, minlength=n).astype(np.int64)
         expected = np.where(kind[sums] == 3, width[sums], counts[sums])
-        shapes = np.array([groups[i].weights.shape for i in sums.tolist()],  # type: ignore[union-attr]
-                          dtype=np.int64).reshape(-1, 2)
+        weights = [g.weights for i in sums.tolist() if isinstance(g := groups[i], Sum)]
+        shapes = np.array([w.shape for w in weights], dtype=np.int64).reshape(-1, 2)
         suspects[sums[(shapes[:, 0] != units[sums]) | (shapes[:, 1] != expected)]] = True
-        values = np.concatenate([groups[i].weights.ravel()  # type: ignore[union-attr]
-                                 for i in sums.tolist()])
+        values = np.concatenate([w.ravel() for w in weights])
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             suspects[np.repeat(sums, shapes.prod(axis=1))[bad]] = True

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from pcc.ir import Circuit
-from pcc.layering.structure import INPUT, SUM, Structure
+from pcc.layering.structure import INPUT, SUM, Structure, sum_weights
 
 
 def find_aliases(circuit: Circuit, s: Structure) -> np.ndarray:
@@ -26,7 +26,7 @@ def find_aliases(circuit: Circuit, s: Structure) -> np.ndarray:
     candidate = (s.kind != INPUT) & (s.nchild == 1) & (s.units == s.child_units)
     candidate[n - 1] = False  # the root keeps its own columns
     for g in np.flatnonzero(candidate & (s.kind == SUM)):
-        weights = circuit.groups[g].weights  # type: ignore[union-attr]
+        weights = sum_weights(circuit, int(g))
         identity = np.ones_like(weights) if weights.shape[1] == 1 else np.eye(len(weights))
         candidate[g] = np.array_equal(weights, identity)
     target = np.where(candidate, first, np.arange(n))

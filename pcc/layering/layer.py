@@ -21,11 +21,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from pcc.ir import FAMILIES, Circuit
+from pcc.ir import FAMILIES, Circuit, Sum
 from pcc.layering.aliases import find_aliases, without_aliases
 from pcc.layering.buckets import buckets, concat_ranges, exclusive_cumsum, pad_rows
 from pcc.layering.plan import FIRST_FREE_COLUMN, NEG_INF_COLUMN, ZERO, Block, LayeredCircuit
-from pcc.layering.structure import INPUT, SUM, Structure, find_fusions, fused_depths, structure
+from pcc.layering.structure import (INPUT, SUM, Structure, find_fusions, fused_depths,
+                                    input_group, structure, sum_weights)
 
 OP_PRODUCT, OP_SUM, OP_DENSE, OP_KRON = 1, 2, 3, 4
 DEFAULT_PADDING = 0.25
@@ -48,7 +49,7 @@ def layer(circuit: Circuit, padding: float = DEFAULT_PADDING, fuse: bool = True,
     unfuse = np.unique(fused_into[target[aliased]])
     fused_into[np.isin(fused_into, unfuse[unfuse >= 0])] = -1
     depth = fused_depths(s, fused_into)
-    sizes = np.array([g.weights.size if g.kind == "sum" else 0 for g in circuit.groups],  # type: ignore[union-attr]
+    sizes = np.array([g.weights.size if isinstance(g, Sum) else 0 for g in circuit.groups],
                      dtype=np.int64)
     weight_ptr = np.where(s.kind == SUM, exclusive_cumsum(sizes), -1)
     builder = _Builder(circuit, s, fused_into, weight_ptr, depth)
@@ -78,8 +79,9 @@ class _Builder:
 
     def inputs(self) -> None:
         ids = np.flatnonzero(self.s.kind == INPUT)
-        family = np.array([self.circuit.groups[i].family for i in ids])  # type: ignore[union-attr]
-        var = np.array([self.circuit.groups[i].var for i in ids], dtype=np.int64)  # type: ignore[union-attr]
+        groups = [input_group(self.circuit, i) for i in ids.tolist()]
+        family = np.array([g.family for g in groups])
+        var = np.array([g.var for g in groups], dtype=np.int64)
         for name in FAMILIES:
             mask = family == name
             if not mask.any():
@@ -124,7 +126,7 @@ class _Builder:
         threshold = float(np.exp(min_log_weight))
         dense = is_sum & s.dense[ids] & (s.units[ids] >= 2) & ~fused_sum[ids]
         for i in np.flatnonzero(dense):  # only sums of K >= 2 units: few groups
-            dense[i] = self.circuit.groups[ids[i]].weights.min() >= threshold  # type: ignore[union-attr]
+            dense[i] = sum_weights(self.circuit, ids[i]).min() >= threshold
         kron = fused_sum[ids]
         op = np.where(is_sum, OP_SUM, OP_PRODUCT)
         op[dense], op[kron] = OP_DENSE, OP_KRON

@@ -10,9 +10,25 @@ from itertools import chain
 
 import numpy as np
 
-from pcc.ir import Circuit
+from pcc.ir import Circuit, Input, Sum
 
 INPUT, PRODUCT, SUM = 0, 1, 2
+
+
+def sum_weights(circuit: Circuit, g: int) -> np.ndarray:
+    """The weights of group `g`, which the caller knows to be a sum (by its kind code)."""
+    group = circuit.groups[g]
+    if not isinstance(group, Sum):
+        raise TypeError(f"{group.kind} #{g} is not a sum")
+    return group.weights
+
+
+def input_group(circuit: Circuit, g: int) -> Input:
+    """Group `g`, which the caller knows to be an input (by its kind code)."""
+    group = circuit.groups[g]
+    if not isinstance(group, Input):
+        raise TypeError(f"{group.kind} #{g} is not an input")
+    return group
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,7 @@ def find_fusions(circuit: Circuit, s: Structure, min_log_weight: float) -> np.nd
     same = (np.minimum.reduceat(key[s.child], safe) == np.maximum.reduceat(key[s.child], safe))
     threshold = float(np.exp(min_log_weight))
     for g in np.flatnonzero(all_pairs & same):
-        if circuit.groups[g].weights.min() >= threshold:  # type: ignore[union-attr]
+        if sum_weights(circuit, int(g)).min() >= threshold:
             fused_into[list(s.children[g])] = g
     return fused_into
 

@@ -30,9 +30,9 @@ def format_plan(plan: LayeredCircuit, max_blocks: int | None = None) -> str:
         if skipped and i == shown[len(shown) // 2][0]:
             lines.append(f"{'...':>5} ({skipped} more blocks)")
         op = f"input {block.family}" if block.op == "input" else block.op
-        if block.op == "kron":
+        if block.index_b is not None:  # a kron block: pairs x (Ka x Kb)
             pairs = block.index.shape[1]
-            op += f" {pairs}x({block.index.shape[2]}x{block.index_b.shape[2]})"  # type: ignore[union-attr]
+            op += f" {pairs}x({block.index.shape[2]}x{block.index_b.shape[2]})"
         u = units[block.groups]
         span = f"{u.min()}" if u.min() == u.max() else f"{u.min()}-{u.max()}"
         lines.append(f"{i:>5} {block.depth:>5}  {op:<22} {len(block.groups):>7} {span:>7} "

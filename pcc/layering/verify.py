@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pcc.layering.plan import FIRST_FREE_COLUMN, LayeredCircuit
+from pcc.layering.structure import sum_weights
 
 
 def plan_problems(plan: LayeredCircuit) -> list[str]:
@@ -29,7 +30,7 @@ def plan_problems(plan: LayeredCircuit) -> list[str]:
         for g in block.aliases[plan.weight_ptr[block.aliases] >= 0]:
             # an identity sum's weights are constants of the circuit, not read by any op
             start = plan.weight_ptr[g]
-            reads[start:start + plan.circuit.groups[g].weights.size] += 1  # type: ignore[union-attr]
+            reads[start:start + sum_weights(plan.circuit, g).size] += 1
         if block.start != column:
             found.append(f"{name}: writes from column {block.start}, expected {column}")
         column = block.stop
