@@ -24,3 +24,6 @@ timeout "${TEST_SECONDS:-240}" python3 -m pytest -q -p no:cacheprovider -k cuda 
   2>&1 | tee "$OUT/tests.log"
 timeout "${BENCH_SECONDS:-300}" python3 tools/bench_compile.py --device cuda \
   --json "$OUT/bench_compile_cuda.json" 2>&1 | tee "$OUT/bench.log"
+# 3. sparse vs vectorized (pcc transform --passes prune,vectorize) on the shipped circuits
+timeout "${VECTORIZE_SECONDS:-300}" python3 tools/bench_vectorize.py --device cuda \
+  --json "$OUT/vectorize_cuda.json" 2>&1 | tee "$OUT/vectorize.log"
