@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 
 BACKENDS = ("torch", "reference")
 DTYPES = ("float64", "float32")
-# The activation buffer of one pass. Passes of fewer rows cost little here (plants.psdd, 109k
-# columns, 10,000 rows in float64: 76 rows per pass); the 1 GiB default of
-# `pcc.backends.torch.compile` took 0.5 GB more peak memory for the same rows.
-BUFFER_BYTES = 1 << 26
+# The activation buffer of one pass, as much as the reference's chunk. plants.psdd (109k
+# columns) at 10,000 rows in float64: 306 rows per pass, +172 MB peak over the loaded circuit
+# (the 1 GiB default of `pcc.backends.torch.compile`: +493 MB); smaller passes cost time per
+# pass (2,000 rows, medians of 3: 1 GiB 2.14 s, 256 MiB 2.48 s, 64 MiB 3.25 s, 16 MiB 7.2 s).
+BUFFER_BYTES = 1 << 28
 # The reference's chunk: its cost per chunk is a Python loop over every group (plants.psdd:
 # seconds), so it keeps larger chunks than torch.
 REFERENCE_VALUES = 1 << 25
