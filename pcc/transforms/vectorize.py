@@ -133,7 +133,12 @@ def _unit_graph(circuit: Circuit, off: np.ndarray) -> _Graph:
             rows, cols = np.nonzero(w)
             child = child_units[cols]
         weights = w[rows, cols]
-        empty = np.setdiff1d(np.arange(k), rows)
+        if k == 1:
+            empty = np.zeros(0 if len(rows) else 1, dtype=np.int64)
+        else:
+            present = np.zeros(k, dtype=bool)
+            present[rows] = True
+            empty = np.flatnonzero(~present)
         if len(empty):  # an all-zero unit keeps one input of weight 0 (its value is -inf)
             first = offs[g.children[0]]
             rows = np.concatenate([rows, empty])
@@ -148,9 +153,10 @@ def _unit_graph(circuit: Circuit, off: np.ndarray) -> _Graph:
 
 
 def _concat(parts: list, dtype: type = np.int64) -> np.ndarray:
-    if not parts:
-        return np.zeros(0, dtype=dtype)
-    return np.concatenate([np.atleast_1d(np.asarray(p, dtype=dtype)) for p in parts])
+    """One array of the ints and arrays in `parts` (the edge order does not matter)."""
+    scalars = [p for p in parts if not isinstance(p, np.ndarray)]
+    arrays = [p for p in parts if isinstance(p, np.ndarray)]
+    return np.concatenate([np.array(scalars, dtype=dtype)] + [a.astype(dtype) for a in arrays])
 
 
 def _classes(circuit: Circuit) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
