@@ -122,10 +122,10 @@ def test_normalize_report_and_refusal():
 def test_normalize_shipped_libra(shared_data):
     from pcc.io import load_circuit
 
-    path = shared_data / "circuits" / "libra" / "msweb" / "msweb-mn.ac"
+    path = shared_data / "circuits" / "libra" / "msweb" / "msweb.ac"
     circuit = load_circuit(path)
     normal, report = apply_passes(circuit, "smooth,normalize")
     assert normalization(normal).normalized
     rows = np.loadtxt(shared_data / "circuits" / "libra" / "msweb" / "msweb.test",
-                      delimiter=",", max_rows=50)
+                      delimiter=",", max_rows=20)
     assert_same_values(circuit, normal, rows, shift=report[-1].log_z)

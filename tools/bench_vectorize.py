@@ -84,7 +84,15 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    rows = []
+    rows: list[dict] = []
+    out = Path(args.json or ROOT / "docs" / "results" / f"vectorize_{args.device}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def write() -> None:  # after every circuit: a cut-short run keeps what it measured
+        out.write_text(json.dumps({"device": args.device, "batch": args.batch,
+                                   "threads": torch.get_num_threads(), "dtype": "float32",
+                                   "rows": rows}, indent=1) + "\n")
+
     for name in args.circuits.split(","):
         path = DATA / name
         if not path.exists():
@@ -107,6 +115,7 @@ def main() -> None:
                "same_support": agree, "fill": reports[1].fill, "gathers": reports[1].gathers,
                "pruned_groups": reports[0].groups_after, "sparse": sparse, "vectorized": vector}
         rows.append(row)
+        write()
         s, v = sparse, vector
         print(f"{name}: groups {s['groups']} -> {v['groups']} ({v['groups'] / s['groups']:.2f}x),"
               f" fill {100 * row['fill']:.1f}%, transform {transform_s:.1f} s; forward "
@@ -122,11 +131,7 @@ def main() -> None:
               f"{s['forward'] * 1e3:.1f} / {v['forward'] * 1e3:.1f} | "
               f"{s['forward_backward'] * 1e3:.1f} / {v['forward_backward'] * 1e3:.1f} | "
               f"{s['em_step'] * 1e3:.1f} / {v['em_step'] * 1e3:.1f} |")
-    out = Path(args.json or ROOT / "docs" / "results" / f"vectorize_{args.device}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"device": args.device, "batch": args.batch,
-                               "threads": torch.get_num_threads(), "dtype": "float32",
-                               "rows": rows}, indent=1) + "\n")
+    write()
     print(f"wrote {out}")
 
 
