@@ -74,7 +74,7 @@ def measure(circuit, x: np.ndarray, device: str, repeats: int) -> dict:  # type:
 
 def main() -> None:
     from pcc.io import load_circuit
-    from pcc.transforms import apply_passes
+    from pcc.transforms import PruneReport, VectorizeReport, apply_passes
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -101,6 +101,8 @@ def main() -> None:
         circuit = load_circuit(path)
         began = time.perf_counter()
         wide, reports = apply_passes(circuit, ["prune", "vectorize"])
+        pruned, vectorized = reports
+        assert isinstance(pruned, PruneReport) and isinstance(vectorized, VectorizeReport)
         transform_s = time.perf_counter() - began
         rng = np.random.default_rng(0)
         x = np.stack([rng.integers(0, d.size, args.batch) for d in circuit.domains],
@@ -112,8 +114,8 @@ def main() -> None:
         agree = bool(np.array_equal(finite, np.isfinite(vector["ll"])))
         del sparse["ll"], vector["ll"]
         row = {"circuit": name, "transform_s": transform_s, "max_abs_diff": diff,
-               "same_support": agree, "fill": reports[1].fill, "gathers": reports[1].gathers,
-               "pruned_groups": reports[0].groups_after, "sparse": sparse, "vectorized": vector}
+               "same_support": agree, "fill": vectorized.fill,
+               "gathers": vectorized.gathers, "pruned_groups": pruned.groups_after, "sparse": sparse, "vectorized": vector}
         rows.append(row)
         write()
         s, v = sparse, vector
