@@ -39,3 +39,9 @@ def test_image_structures_need_a_shape_and_unknown_structures_are_refused():
     assert circuit_for_data(StructureSpec("qt", units=2, shape=(2, 3)), data).num_vars == 6
     with pytest.raises(ValueError, match="structure must be one of"):
         StructureSpec("tree", units=2)
+
+
+def test_the_cli_offers_every_structure_of_the_policy():
+    from pcc.cli import train
+
+    assert train.STRUCTURES == STRUCTURES

@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pcc.regions.policy import STRUCTURES
+if TYPE_CHECKING:
+    from pcc.ir import Circuit
 
+# pcc.regions.policy.STRUCTURES, spelled out: importing pcc.regions loads networkx (0.24 s)
+# into every pcc command, since the parser is built for all of them (a test keeps them equal)
+STRUCTURES = ("rat", "pd", "qt", "hclt", "chain")
 # the options that describe a new region-graph circuit: not used with --init
 STRUCTURE_OPTIONS = ("units", "input_units", "leaf", "sum_product", "depth", "shape")
 
@@ -163,7 +168,7 @@ def _check_usage(args: argparse.Namespace, error: type[Exception]) -> None:
 
 
 def _start_circuit(args: argparse.Namespace, train: np.ndarray, shape: tuple[int, ...] | None,
-                   *held_out: np.ndarray | None):  # type: ignore[no-untyped-def]
+                   *held_out: np.ndarray | None) -> tuple[Circuit, str]:
     """(the circuit to train, what to call it): read from --init, or built by --structure."""
     from pcc.data import check_data
     from pcc.io import load_circuit

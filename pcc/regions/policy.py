@@ -70,17 +70,17 @@ def region_graph(spec: StructureSpec, train: np.ndarray,
     """The region graph of `spec` over the variables of `train` (hclt learns it from the
     rows; pd and qt need an image `shape`, from `spec.shape` or the data file)."""
     num_vars = train.shape[1]
-    shape = spec.shape or (tuple(shape) if shape is not None else None)
-    if spec.structure in IMAGE_STRUCTURES and (shape is None or int(np.prod(shape)) != num_vars):
-        raise DataError(f"--structure {spec.structure} needs an image shape with {num_vars} "
-                        "pixels (--shape HxW)")
+    image = spec.shape or (tuple(shape) if shape is not None else None)
+    if spec.structure in IMAGE_STRUCTURES:
+        if image is None or int(np.prod(image)) != num_vars:
+            raise DataError(f"--structure {spec.structure} needs an image shape with {num_vars} "
+                            "pixels (--shape HxW)")
+        if spec.structure == "pd":
+            return poon_domingos(image, list(spec.deltas))
+        return quad_tree(image, spec.splits)
     if spec.structure == "rat":
         depth = spec.depth or max(1, min(5, int(np.log2(max(num_vars, 2)))))
         return random_binary_trees(num_vars, depth, spec.repetitions, seed=spec.seed)
-    if spec.structure == "pd":
-        return poon_domingos(shape, list(spec.deltas))  # type: ignore[arg-type]
-    if spec.structure == "qt":
-        return quad_tree(shape, spec.splits)  # type: ignore[arg-type]
     if spec.structure == "hclt":
         return hclt(train)
     return linear_chain(num_vars)
