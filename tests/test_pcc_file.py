@@ -120,8 +120,11 @@ def test_damaged_content_is_named(tmp_path, change, message):
 
 
 def test_unknown_suffix_and_missing_file(tmp_path):
+    (tmp_path / "c.xyz").write_text("not a circuit\n")
     with pytest.raises(FormatError, match="cannot tell the format"):
         load_circuit(tmp_path / "c.xyz")
+    with pytest.raises(FormatError, match="absent.xyz: no such file .* --format"):
+        load_circuit(tmp_path / "absent.xyz")
     with pytest.raises(FormatError, match="no such file"):
         load_circuit(tmp_path / "absent.pcc")
 
