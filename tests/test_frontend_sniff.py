@@ -15,7 +15,7 @@ from pcc.frontends.psdd import read_psdd
 from pcc.frontends.sniff import sniff
 from pcc.frontends.spflow_writer import format_equation, format_graph
 from pcc.io import load_circuit, save_pcc
-from pcc.io.formats import _choose, choose_format, save_circuit
+from pcc.io.formats import choose_format, save_circuit
 from pcc.ir import FormatError
 from tests.fuzz_seeds import AC, PCJL, PSDD, SPAC, SPAC_LEAVES, VTREE
 from tests.helpers import assert_same_circuit
@@ -88,13 +88,6 @@ def test_writing_needs_a_name_that_says(tmp_path: Path) -> None:
         save_circuit(CIRCUIT, tmp_path / "out.txt")
     save_circuit(CIRCUIT, tmp_path / "out.txt", format="spflow_eq")
     assert choose_format(tmp_path / "out.txt")[0] == "spflow_eq"
-
-
-def test_the_old_private_alias_still_chooses_by_name(tmp_path: Path) -> None:
-    assert _choose(tmp_path / "m.psdd", None).name == "psdd"
-    assert _choose(tmp_path / "m.txt", "spflow_eq").name == "spflow_eq"
-    with pytest.raises(FormatError, match="cannot tell the format from the file name"):
-        _choose(tmp_path / "m.txt", None)
 
 
 def test_the_choice_is_said_in_one_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -98,14 +98,6 @@ def _known() -> str:
                      for f in FORMATS.values())
 
 
-def _choose(path: str | Path, format: str | None) -> Format:
-    """Deprecated alias kept for the CLI until it calls `choose_format`: the format by `format`
-    or by the file name only (as before content sniffing)."""
-    if format is None:
-        return detect_format(path)
-    return FORMATS[choose_format(path, format)[0]]
-
-
 def load_circuit(path: str | Path, format: str | None = None, **options: object) -> Circuit:
     """Read a circuit from `path` in `format` (default: from the file name, else the content;
     a format chosen from the content is said in one line on the `pcc` logger, which prints it
