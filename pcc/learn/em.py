@@ -15,13 +15,17 @@ from collections.abc import Callable
 
 import torch
 
+from pcc.families import FAMILIES
 from pcc.learn.access import em_access
 from pcc.learn.leaves import (OBSERVED, interpolate, keep_unobserved, m_step, observed_mass,
                               sufficient_statistics)
 
 
 STATISTICS_ELEMENTS = 1 << 21  # (rows x units) entries of EM work arrays per slice
-FIXED_FAMILIES = ("indicator",)  # input families without parameters
+# families whose parameters are all integers (an indicator's value) are structure, not
+# parameters: EM has nothing to learn there
+FIXED_FAMILIES = tuple(name for name, f in FAMILIES.items()
+                       if set(f.param_names) <= f.integer_params)
 
 
 class EM:
