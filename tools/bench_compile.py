@@ -227,6 +227,10 @@ def main() -> int:
     parser.add_argument("--json", default="out/bench_compile.json")
     args = parser.parse_args([a for a in sys.argv[1:] if not a.startswith("--threads=")] +
                              [f"--threads={THREADS}"])
+    known = ["sparse", "pd", "spflow", "spflow-plants", *LEARNED, *NIPS, *SHIPPED]
+    unknown = [name for name in args.circuits.split(",") if name not in known]
+    if unknown:
+        parser.error(f"unknown circuit {', '.join(unknown)}; known: {', '.join(known)}")
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     results, skipped = [], {}
