@@ -11,14 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pcc.backends.torch.module as module
-import pcc.backends.torch.native_leaves as native_leaves
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
 from pcc.backends.torch.fused import FusedPass
 from pcc.backends.torch.native import kernel
 from pcc.ir import BINARY, Circuit, CircuitBuilder
 from tests.strategies import circuits, data_for
-from tests.torch_helpers import TOLERANCE, assert_logs_close
+from tests.torch_helpers import TOLERANCE, assert_logs_close, without_native_kernel
 
 needs_kernel = pytest.mark.skipif(kernel() is None, reason="no C compiler: torch ops run instead")
 INF = float("inf")
@@ -160,13 +159,8 @@ def test_products_read_only_by_sums_are_not_computed():
 def test_without_the_kernel_the_torch_ops_give_the_reference(data):
     circuit = data.draw(circuits(max_units=3))
     x = data.draw(data_for(circuit, max_rows=5))
-    saved = module.kernel, native_leaves.kernel
-    module.kernel = native_leaves.kernel = lambda: None  # as on a machine without a C compiler
-    try:
-        with torch.no_grad():
-            got = compile(circuit, dtype=torch.float64)(x)
-    finally:
-        module.kernel, native_leaves.kernel = saved
+    with without_native_kernel(), torch.no_grad():
+        got = compile(circuit, dtype=torch.float64)(x)
     assert_logs_close(got, log_likelihood(circuit, x), 1e-9)
 
 

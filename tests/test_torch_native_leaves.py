@@ -7,13 +7,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pcc.backends.torch.module as module
 import pcc.backends.torch.native_leaves as native_leaves
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
 from pcc.backends.torch.native import kernel
 from pcc.ir import BINARY, REAL, Circuit, CircuitBuilder, categorical
-from tests.torch_helpers import TOLERANCE, assert_logs_close
+from tests.torch_helpers import TOLERANCE, assert_logs_close, without_native_kernel
 
 needs_kernel = pytest.mark.skipif(kernel() is None, reason="no C compiler: torch ops run instead")
 
@@ -154,13 +153,8 @@ def test_native_leaves_equal_the_reference(dtype, data):
 @given(st.data())
 def test_without_the_kernel_the_torch_leaves_give_the_reference(data):
     circuit, x = data.draw(learned_like())
-    saved = module.kernel, native_leaves.kernel
-    module.kernel = native_leaves.kernel = lambda: None   # as with PCC_NATIVE=0
-    try:
-        with torch.no_grad():
-            got = compile(circuit, dtype=torch.float64)(x)
-    finally:
-        module.kernel, native_leaves.kernel = saved
+    with without_native_kernel(), torch.no_grad():
+        got = compile(circuit, dtype=torch.float64)(x)
     assert_logs_close(got, log_likelihood(circuit, x), 1e-9)
 
 
