@@ -26,13 +26,37 @@ from pcc.layering import ZERO as ZERO_COLUMN
 from pcc.layering import Block
 
 
-def gather(buf: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """buf[index] for a (columns, batch) buffer: shape index.shape + (batch,)."""
+def gather(buf: "torch.Tensor | Values", index: torch.Tensor) -> torch.Tensor:
+    """buf[index] for a (columns, batch) buffer (or the `Values` a backward pass reads): shape
+    index.shape + (batch,)."""
+    if isinstance(buf, Values):
+        return buf.gather(index)
     return buf.index_select(0, index.reshape(-1)).view(*index.shape, buf.shape[1])
+
+
+class Values:
+    """The unit values a backward pass reads once the activation buffer holds gradients: the
+    columns `Program.saved_columns` lists, copied out of the buffer; indexed like the buffer
+    (`gather`, row slices of one block's outputs), by column."""
+
+    def __init__(self, buf: torch.Tensor, saved: torch.Tensor, remap: torch.Tensor,
+                 offset: np.ndarray):
+        self.tensor = buf.index_select(0, saved)  # (saved columns, batch)
+        self.remap, self.offset = remap, offset   # buffer column -> row of `tensor` (-1: none)
+        self.shape = buf.shape
+
+    def gather(self, index: torch.Tensor) -> torch.Tensor:
+        return gather(self.tensor, self.remap[index])
+
+    def __getitem__(self, rows: slice) -> torch.Tensor:
+        """The kept rows start:stop (one block's outputs: kept together, in order)."""
+        first = int(self.offset[rows.start])
+        return self.tensor[first:first + rows.stop - rows.start]
 
 
 class BlockOp(nn.Module):
     index: torch.Tensor
+    reads_inputs = True  # whether `backward_into` reads the values of the columns it reads
     def __init__(self, block: Block, weights: np.ndarray | None, dtype: torch.dtype):
         super().__init__()
         self.start, self.stop = block.start, block.stop
@@ -67,7 +91,7 @@ class BlockOp(nn.Module):
         log-sum-exp replaced by the max over its terms (child value + log weight)."""
         raise NotImplementedError
 
-    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
+    def backward_into(self, buf: "torch.Tensor | Values", grad_buf: torch.Tensor,
                       log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
         """Add the gradient of <grad, output> for every column the block read into
         `grad_buf`; return the gradient of its log-weights (None without weights)."""
@@ -95,6 +119,7 @@ def _row_width(block: Block) -> int:
 
 
 class ProductOp(BlockOp):
+    reads_inputs = False  # its backward copies the output's gradient to every input
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         return inputs[0].sum(1)
 
@@ -109,7 +134,7 @@ class ProductOp(BlockOp):
 
     max_product = fast  # a product is the same in both semirings
 
-    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
+    def backward_into(self, buf: "torch.Tensor | Values", grad_buf: torch.Tensor,
                       log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
         # every input of a row gets the row's gradient: F scatter-adds, nothing recomputed
         for f in range(self.index.shape[1]):
@@ -123,7 +148,7 @@ class SumOp(BlockOp):
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         return logsumexp(inputs[0] + log_w[:, :, None], 1)  # type: ignore[index]
 
-    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
+    def backward_into(self, buf: "torch.Tensor | Values", grad_buf: torch.Tensor,
                       log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
         """Input f of row r gets grad_r times its share exp(x_f + log w_f - out_r) of the
         output, read from the buffer rather than recomputed (a row of value log 0 has a
@@ -257,8 +282,16 @@ class Evaluate(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         program, buf = ctx.program, ctx.buf
+        if buf is None:
+            raise RuntimeError("pcc: a second backward through one forward pass (retain_graph) "
+                               "is not supported: its buffer holds the first one's gradients")
+        ctx.buf = None
         log_ws = program.expand(ctx.saved_tensors)
-        grad_buf = torch.zeros_like(buf)
+        # the buffer becomes the gradient buffer; the values the blocks' backwards still read
+        # are copied out first (every block's outputs, and the inputs of blocks other than
+        # products: the leaf rows, most of the buffer, are read by products only)
+        values = program.values(buf)
+        grad_buf = buf.zero_()
         start, stop = program.root
         grad_buf[start:stop] += grad.t()
         grad_ws: list[torch.Tensor | None] = [None] * len(program.blocks)
@@ -266,8 +299,8 @@ class Evaluate(torch.autograd.Function):
             block, log_w = program.blocks[i], log_ws[i]
             # a unit of probability zero passes no gradient down: it would be 0 * inf = NaN
             g = grad_buf[block.start:block.stop]
-            g = torch.where(buf[block.start:block.stop] == NEG_INF, 0.0, g)
-            grad_ws[i] = block.backward_into(buf, grad_buf, log_w, g)
+            g = torch.where(values[block.start:block.stop] == NEG_INF, 0.0, g)
+            grad_ws[i] = block.backward_into(values, grad_buf, log_w, g)
         first = NEG_INF_COLUMN + 1
         grad_leaves = grad_buf[first:first + ctx.num_leaves]
         return (None, None, grad_leaves, *[grad_ws[i] for i in program.weighted])
@@ -284,6 +317,18 @@ class Program:
         self.scratch = Scratch()
         self.weighted = [i for i, b in enumerate(blocks) if b.table is not None]
         self.work_per_row = max([b.work_per_row() for b in blocks] or [0])
+        self.saved_columns = _saved_columns(blocks, columns)
+        self._offset = np.full(columns, -1, dtype=np.int64)
+        self._offset[self.saved_columns] = np.arange(len(self.saved_columns))
+        self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def values(self, buf: torch.Tensor) -> Values:
+        """The `saved_columns` of a filled (columns, batch) buffer, copied out."""
+        if buf.device not in self._on_device:  # index tensors made once per device
+            self._on_device[buf.device] = (torch.as_tensor(self.saved_columns, device=buf.device),
+                                           torch.as_tensor(self._offset, device=buf.device))
+        saved, remap = self._on_device[buf.device]
+        return Values(buf, saved, remap, self._offset)
 
     def buffer(self, like: torch.Tensor, batch: int, reuse: bool
                ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -301,3 +346,16 @@ class Program:
         for i, w in zip(self.weighted, log_ws):
             full[i] = w
         return full
+
+
+def _saved_columns(blocks: list[BlockOp], columns: int) -> np.ndarray:
+    """The columns whose values the backward pass reads (sorted): every block's outputs (the
+    zero-gradient mask of units of value log 0; sums read their shares there) and the inputs
+    of every block whose backward reads its inputs' values (`reads_inputs`)."""
+    saved = np.zeros(columns, dtype=bool)
+    for block in blocks:
+        saved[block.start:block.stop] = True
+        if block.reads_inputs:
+            for index in block.indices():
+                saved[index.cpu().numpy().ravel()] = True
+    return np.flatnonzero(saved)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pcc.backends.torch.blocks import BlockOp, Scratch, gather
+from pcc.backends.torch.blocks import BlockOp, Scratch, Values, gather
 from pcc.backends.torch.params import logsumexp, safe_log
 from pcc.layering import Block
 
-KRON_ELEMENTS = 1 << 23  # elements of one einsum intermediate (32 MiB in float32)
+KRON_ELEMENTS = 1 << 20  # elements of one einsum intermediate (4 MiB in float32)
 
 
 class KronOp(BlockOp):
@@ -59,18 +59,22 @@ class KronOp(BlockOp):
         best_j = (w + b.view(G, 1, P, 1, Kb, B)).amax(4)             # (G, K, P, Ka, B)
         out.copy_((best_j + a.view(G, 1, P, Ka, B)).amax((2, 3)).reshape(-1, B))
 
-    def backward_into(self, buf: torch.Tensor, grad_buf: torch.Tensor,
+    def backward_into(self, buf: "torch.Tensor | Values", grad_buf: torch.Tensor,
                       log_w: torch.Tensor | None, grad: torch.Tensor) -> torch.Tensor | None:
         K = (self.stop - self.start) // self.index.shape[0]
-        grad_ws = []
-        for gs in self._group_slices(buf.shape[1]):
+        slices = self._group_slices(buf.shape[1])
+        # one gradient table, filled slice by slice (a concatenation would hold it twice)
+        grad_ws = None if len(slices) == 1 else log_w.new_empty(log_w.shape)  # type: ignore[union-attr]
+        for gs in slices:
             rows = slice(gs.start * K, gs.stop * K)
             index = [self.index[gs], self.index_b[gs]]
             grads, grad_w = self.vjp([gather(buf, i) for i in index], log_w[rows], grad[rows])  # type: ignore[index]
             for i, gi in zip(index, grads):
                 grad_buf.index_add_(0, i.reshape(-1), gi.reshape(-1, buf.shape[1]))
-            grad_ws.append(grad_w)
-        return torch.cat(grad_ws) if len(grad_ws) > 1 else grad_ws[0]  # type: ignore[arg-type]
+            if grad_ws is None or grad_w is None:  # one slice (a weighted block has a grad_w)
+                return grad_w
+            grad_ws[rows] = grad_w
+        return grad_ws
 
     def compute(self, inputs: list[torch.Tensor], log_w: torch.Tensor | None) -> torch.Tensor:
         a, b = inputs                                             # (G, P, Ka, B), (G, P, Kb, B)

@@ -45,14 +45,25 @@ class LogTable(nn.Module):
     def forward(self) -> torch.Tensor:
         """The (rows, columns) log-values (a transposed view); -inf at structural zeros and
         padding."""
+        return self.read_rows(slice(None))
+
+    def read_rows(self, rows: slice) -> torch.Tensor:
+        """`forward()[rows]`, computed for those rows only (each row is read on its own):
+        EM's M-step goes through a large table a slice of rows at a time."""
+        theta, live = self.theta[:, rows], self.live[:, rows]
         if self.all_normalized_live:
-            return torch.log_softmax(self.theta, dim=0).t()
-        masked = torch.where(self.live, self.theta, NEG_INF)
+            return torch.log_softmax(theta, dim=0).t()
+        masked = torch.where(live, theta, NEG_INF)
         if not self.any_normalized:
             return masked.t()
         # a row with no live entry is never normalized; replace it so log_softmax has no NaN
-        safe = torch.where(self.live.any(0, keepdim=True), masked, 0.0)
-        return torch.where(self.normalized[None, :], torch.log_softmax(safe, dim=0), masked).t()
+        safe = torch.where(live.any(0, keepdim=True), masked, 0.0)
+        return torch.where(self.normalized[rows][None, :], torch.log_softmax(safe, dim=0),
+                           masked).t()
+
+    @property
+    def num_rows(self) -> int:
+        return self.theta.shape[1]
 
     def values(self) -> np.ndarray:
         """The current table as float64 non-negative values (0 at structural zeros)."""
@@ -67,7 +78,12 @@ class LogTable(nn.Module):
     def assign(self, log_values: torch.Tensor, where: torch.Tensor) -> None:
         """Set theta so that `forward()` reads `log_values` (rows, columns) at `where`; the
         log-softmax of a normalized row leaves normalized log-values as they are."""
-        theta = self.theta
+        self.assign_rows(slice(None), log_values, where)
+
+    @torch.no_grad()
+    def assign_rows(self, rows: slice, log_values: torch.Tensor, where: torch.Tensor) -> None:
+        """`assign` for the table rows `rows` only (`log_values` and `where`: those rows)."""
+        theta = self.theta[:, rows]
         theta.copy_(torch.where(where.t(), log_values.t().to(theta.dtype), theta))
 
     def write(self, values: torch.Tensor, units: torch.Tensor) -> None:
