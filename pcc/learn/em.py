@@ -21,7 +21,7 @@ from pcc.learn.leaves import (OBSERVED, interpolate, keep_unobserved, m_step, ob
                               sufficient_statistics)
 
 
-STATISTICS_ELEMENTS = 1 << 21  # (rows x units) entries of EM work arrays per slice
+STATISTICS_ELEMENTS = 1 << 18  # (rows x units) entries of EM work arrays per slice
 # families whose parameters are all integers (an indicator's value) are structure, not
 # parameters: EM has nothing to learn there
 FIXED_FAMILIES = tuple(name for name, f in FAMILIES.items()
@@ -64,11 +64,21 @@ class EM:
             row = int(torch.nonzero(~torch.isfinite(ll))[0])
             raise FloatingPointError(f"EM: row {row} of the batch has log-likelihood "
                                      f"{float(ll[row])}; use a prior > 0")
-        grads = torch.autograd.grad(ll.sum(), log_ws + [leaves], allow_unused=True)  # unused: 0
-        counts = [_or_zeros(g, w).detach().to(torch.float64) for g, w in zip(grads, log_ws)]
-        self.counts = counts if self.counts is None else \
-            [a + b for a, b in zip(self.counts, counts)]
-        resp_all = _or_zeros(grads[-1], leaves).detach()
+        grads = list(torch.autograd.grad(ll.sum(), log_ws + [leaves], allow_unused=True))
+        shapes = [w.shape for w in log_ws]
+        del up, log_ws  # the pass's log-weights are not needed any more
+        resp_all = _or_zeros(grads.pop(), leaves).detach()
+        # float64 counts a table at a time, each gradient dropped once added (unused: 0)
+        first = self.counts is None
+        counts: list[torch.Tensor] = [] if self.counts is None else self.counts
+        for i, g in enumerate(grads):
+            grads[i] = None  # type: ignore[call-overload]
+            if first:
+                counts.append(torch.zeros(shapes[i], dtype=torch.float64, device=xs.device)
+                              if g is None else g.detach().to(torch.float64))
+            elif g is not None:  # in place: a second float64 copy would double EM's memory
+                counts[i].add_(g.detach())
+        self.counts = counts
         for i in self.learned:
             start, stop = self.access.input_rows[i]
             stats = self._input_statistics(i, x_nan, resp_all[start:stop])
@@ -93,6 +103,16 @@ class EM:
                          (observed_mass(values, r),))
         return tuple(torch.cat(column) for column in zip(*parts))
 
+    def _weights(self, counts: torch.Tensor, live: torch.Tensor, old: torch.Tensor | None,
+                 step: float) -> torch.Tensor:
+        """The M-step's new log-weights of some sum units from their expected counts (and,
+        with `old` log-weights, the online step towards them)."""
+        smoothed = torch.where(live, counts.clamp_min(0).add_(self.prior), 0.0)
+        w = smoothed.div_(smoothed.sum(-1, keepdim=True).clamp_min_(1e-300))
+        if old is not None:
+            w = old.to(torch.float64).exp_().mul_(1 - step).add_(w.mul_(step))
+        return w.log_()
+
     def statistics(self) -> list[torch.Tensor]:
         """The accumulated statistics (float64, modifiable in place), in a fixed order: the
         expected counts of each weight table, then each input block's sufficient statistics."""
@@ -107,15 +127,15 @@ class EM:
             return
         if self.reduce is not None:
             self.reduce(self.statistics())
-        old_ws = self.access.log_weights() if step < 1.0 else [None] * len(self.counts)
-        new_ws = []
-        for counts, live, old in zip(self.counts, self.access.weight_live, old_ws):
-            smoothed = torch.where(live, counts.clamp_min(0) + self.prior, 0.0)
-            w = smoothed / smoothed.sum(-1, keepdim=True).clamp_min(1e-300)
-            if old is not None:
-                w = (1 - step) * old.to(torch.float64).exp() + step * w
-            new_ws.append(w.log())
-        self.access.set_log_weights(new_ws)
+        for table, counts, live in zip(self.access.tables, self.counts, self.access.weight_live):
+            # a slice of sum units at a time (each row is its own distribution): whole-table
+            # float64 temporaries were several times the weights' memory (PD, K = 32: 6.4M)
+            step_rows = max(1, STATISTICS_ELEMENTS // max(counts.shape[1], 1))
+            for start in range(0, counts.shape[0], step_rows):
+                rows = slice(start, start + step_rows)
+                old = table.read_rows(rows) if step < 1.0 else None
+                w = self._weights(counts[rows], live[rows], old, step)
+                table.assign_rows(rows, w, live[rows])
         for i, (stats, total, observed) in self.stats.items():
             family = self.access.input_families[i]
             old_params = self.access.input_params(i)
