@@ -8,10 +8,12 @@ Bernoulli and Gaussian leaves; batch 100 and 1000 (flags pick subsets). When EIN
 a checkout of github.com/cambridge-mlg/EinsumNetworks, the region graph is made by EiNet's own
 generator and converted, so both sides run the same structure; otherwise pcc's generators are
 used and the EiNet columns are skipped. Each (implementation, case) runs in a fresh process with
-the same torch threads and OMP_WAIT_POLICY, so that peak RSS (minus the RSS before the timed
-ops) is its own; the peak is taken over the timed ops only (the resident set's high-water mark
-is reset after the model is built). Times are medians of --repeats after one warm-up; float32
-on CPU.
+the same torch threads and OMP_WAIT_POLICY, so that peak RSS is its own. Each op (forward,
+forward+backward, EM step) runs once as a warm-up, then --repeats timed runs; its peak is the
+resident set's high-water mark over its timed runs only (reset after the warm-up) minus the
+resident set after the model and the data were made, before any op; `peak_mb` is the largest
+of the three. Times are medians of the timed runs; float32 on CPU. Both sides get the same
+region graph (EiNet's, converted), the same batch and the same ops.
 """
 
 from __future__ import annotations
@@ -56,14 +58,27 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def median_time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def measure(fn, repeats: int, base: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(median seconds, peak MB over `base`) of `repeats` timed runs after one warm-up; the
+    warm-up's one-time costs (lazily built kernels and caches) are not in the peak, what they
+    keep resident is."""
     fn()  # warm-up
+    reset_peak()
     times = []
     for _ in range(repeats):
         began = time.perf_counter()
         fn()
         times.append(time.perf_counter() - began)
-    return statistics.median(times)
+    return statistics.median(times), peak_mb() - base
+
+
+def timed_ops(ops: dict, repeats: int, base: float) -> dict[str, float]:  # type: ignore[type-arg]
+    """Every op's median time and peak (`measure`), and the largest peak as `peak_mb`."""
+    out: dict[str, float] = {}
+    for name, fn in ops.items():
+        out[name], out[f"peak_{name}_mb"] = measure(fn, repeats, base)
+    out["peak_mb"] = max(out[f"peak_{name}_mb"] for name in ops)
+    return out
 
 
 # -- structures -------------------------------------------------------------------------------
@@ -128,7 +143,6 @@ def run_pcc(args: argparse.Namespace) -> dict[str, float]:
     x = data(args.leaf, args.batch)
     em = EM(model)
     base = rss_mb()
-    reset_peak()
 
     def forward() -> None:
         with torch.no_grad():
@@ -142,13 +156,11 @@ def run_pcc(args: argparse.Namespace) -> dict[str, float]:
         em.accumulate(x)
         em.update(step=0.05)
 
-    out = {"forward": median_time(forward, args.repeats)}
-    out["forward_backward"] = median_time(backward, args.repeats)
-    out["em_step"] = median_time(em_step, args.repeats)
+    out = timed_ops({"forward": forward, "forward_backward": backward, "em_step": em_step},
+                    args.repeats, base)
     with torch.no_grad():
         out["ll_mean"] = float(model(x).mean())
-    out.update(peak_mb=peak_mb() - base, build_s=build_s, compile_s=compile_s,
-               units=circuit.num_units)
+    out.update(build_s=build_s, compile_s=compile_s, units=circuit.num_units)
     return out
 
 
@@ -166,7 +178,6 @@ def run_einet(args: argparse.Namespace) -> dict[str, float]:
     net.initialize()
     x = data(args.leaf, args.batch)
     base = rss_mb()
-    reset_peak()
 
     def forward() -> None:
         with torch.no_grad():
@@ -181,12 +192,10 @@ def run_einet(args: argparse.Namespace) -> dict[str, float]:
         net.em_process_batch()
         net.em_update()
 
-    out = {"forward": median_time(forward, args.repeats)}
-    out["forward_backward"] = median_time(backward, args.repeats)
-    out["em_step"] = median_time(em_step, args.repeats)
+    out = timed_ops({"forward": forward, "forward_backward": backward, "em_step": em_step},
+                    args.repeats, base)
     with torch.no_grad():
         out["ll_mean"] = float(net(x).mean())
-    out["peak_mb"] = peak_mb() - base
     return out
 
 
@@ -235,6 +244,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--impls", default="pcc,einet", help="which sides to run")
     parser.add_argument("--json", default="bench_einet.json")
     parser.add_argument("--worker", nargs=5, metavar=("IMPL", "STRUCTURE", "K", "LEAF", "BATCH"))
     args = parser.parse_args()
@@ -244,7 +254,7 @@ def main() -> None:
         args.k, args.batch = int(k), int(batch)
         worker(args)
         return
-    impls = ["pcc"] + (["einet"] if args.einet else [])
+    impls = [i for i in args.impls.split(",") if i == "pcc" or (i == "einet" and args.einet)]
     rows = []
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS=str(args.threads))
     for structure, k, leaf, batch in itertools.product(
@@ -264,8 +274,10 @@ def main() -> None:
                 row[impl] = {"error": f"timeout after {args.timeout:.0f} s"}
         rows.append(row)
         print(format_row(row, impls), flush=True)
-        Path(args.json).write_text(json.dumps({"einet": args.einet, "threads": args.threads,
-                                               "rows": rows}, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps({
+            "command": " ".join((["EINET_PATH=..."] if args.einet else []) + ["python"] + sys.argv),
+            "einet": args.einet, "threads": args.threads, "repeats": args.repeats,
+            "rows": rows}, indent=1) + "\n")
     print(table(rows, impls))
 
 
@@ -278,7 +290,9 @@ def format_row(row: dict, impls: list[str]) -> str:  # type: ignore[type-arg]
         else:
             parts.append(f"{impl} fwd {r['forward'] * 1e3:.1f} ms, "
                          f"f+b {r['forward_backward'] * 1e3:.1f} ms, "
-                         f"EM {r['em_step'] * 1e3:.1f} ms, peak {r['peak_mb']:.0f} MB")
+                         f"EM {r['em_step'] * 1e3:.1f} ms, peak {r['peak_mb']:.0f} MB "
+                         f"(fwd {r['peak_forward_mb']:.0f}, f+b {r['peak_forward_backward_mb']:.0f}"
+                         f", EM {r['peak_em_step_mb']:.0f})")
     return "  ".join(parts)
 
 
@@ -287,7 +301,7 @@ def table(rows: list[dict], impls: list[str]) -> str:  # type: ignore[type-arg]
     for impl in impls:
         head += f" {impl} fwd ms | {impl} f+b ms | {impl} EM ms | {impl} peak MB |"
     if "einet" in impls:
-        head += " EiNet/pcc time (f+b) | pcc/EiNet peak |"
+        head += " EiNet/pcc time fwd / f+b / EM | pcc/EiNet peak |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for row in rows:
         line = f"| {row['structure']} | {row['k']} | {row['leaf']} | {row['batch']} |"
@@ -303,8 +317,9 @@ def table(rows: list[dict], impls: list[str]) -> str:  # type: ignore[type-arg]
             if "error" in p or "error" in e:
                 line += " - | - |"
             else:
-                line += (f" {e['forward_backward'] / p['forward_backward']:.2f}x | "
-                         f"{p['peak_mb'] / max(e['peak_mb'], 1e-9):.2f} |")
+                speed = " / ".join(f"{e[op] / p[op]:.2f}x"
+                                   for op in ("forward", "forward_backward", "em_step"))
+                line += f" {speed} | {p['peak_mb'] / max(e['peak_mb'], 1e-9):.2f} |"
         lines.append(line)
     return "\n".join(lines)
 
