@@ -94,14 +94,20 @@ class EM:
         family, var = self.access.input_families[i], self.access.input_vars[i]
         params = self.access.input_params(i)
         step = max(1, STATISTICS_ELEMENTS // max(x_nan.shape[0], 1))
-        parts = []
+        out: tuple[torch.Tensor, ...] = ()
         for start in range(0, len(var), step):
             units = slice(start, start + step)
             values, r = x_nan[:, var[units]], resp[units].t()
             sliced = {name: p[units] if p.dim() else p for name, p in params.items()}
-            parts.append(sufficient_statistics(family, sliced, values, r) +
-                         (observed_mass(values, r),))
-        return tuple(torch.cat(column) for column in zip(*parts))
+            part = sufficient_statistics(family, sliced, values, r) + (observed_mass(values, r),)
+            if not out:
+                # the block's statistics allocated once, filled slice by slice: small results
+                # kept between the slices' megabyte work arrays fragmented the heap, and the
+                # resident set grew by a gigabyte over one E-step (RAT-SPN, K = 10, batch 1000)
+                out = tuple(t.new_empty((len(var),) + t.shape[1:]) for t in part)
+            for total, t in zip(out, part):
+                total[units].copy_(t)
+        return out
 
     def _weights(self, counts: torch.Tensor, live: torch.Tensor, old: torch.Tensor | None,
                  step: float) -> torch.Tensor:
