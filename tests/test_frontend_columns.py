@@ -4,16 +4,14 @@ the problem) on anything it does not handle."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 from pcc.frontends import psdd
-from pcc.frontends._columns import PRODUCT, SUM, _trusted, build_columns, reachable
+from pcc.frontends._columns import PRODUCT, SUM, build_columns, reachable
 from pcc.frontends._text import decode, read_bytes
 from pcc.frontends.psdd_fast import parse_psdd
-from pcc.ir import BINARY, FormatError, Product, Sum, Vtree
+from pcc.ir import BINARY, FormatError, Vtree
 from tests.frontend_data import CIRCUITS, need_shared
 from tests.fuzz_seeds import PSDD, VTREE
 from tests.helpers import assert_same_circuit
@@ -80,16 +78,6 @@ def test_fast_reader_on_shared_psdds(name: str, vtree: bool) -> None:
     tree, ids = psdd.read_vtree(CIRCUITS / "psdd" / f"{name.split('.')[0]}.vtree") if vtree \
         else (None, None)
     _both(read_bytes(path), tree, ids)
-
-
-def test_trusted_groups_have_exactly_the_ir_fields() -> None:
-    """`_trusted` fills a group's fields by name: if the IR gains or renames a field, fail here."""
-    made = {Product: _trusted(Product, id=0, units=1, children=(0,), mode="hadamard",
-                              origin=None),
-            Sum: _trusted(Sum, id=0, units=1, children=(0,), weights=np.ones((1, 1)),
-                          mode="dense", origin=None)}
-    for cls, group in made.items():
-        assert set(vars(group)) == {f.name for f in dataclasses.fields(cls)}
 
 
 def test_reachable_and_build_keep_what_the_root_reaches() -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Mapping, Sequence
+
 from pcc.analysis.report import Report, Violation, format_scope
+from pcc.analysis.screen import masks_of, overlap_suspects
 from pcc.analysis.smoothness import describe_children
 from pcc.ir import Circuit
 
 
-def overlapping(children: tuple[int, ...], masks: tuple[int, ...]) -> tuple[list[int], int]:
+def overlapping(children: tuple[int, ...],
+                masks: Sequence[int] | Mapping[int, int]) -> tuple[list[int], int]:
     """The children whose scope meets another child's scope (in child order; a child listed
     twice counts), and the union of the shared variables."""
     seen = 0
@@ -23,11 +27,10 @@ def overlapping(children: tuple[int, ...], masks: tuple[int, ...]) -> tuple[list
 def decomposability(circuit: Circuit) -> Report:
     """`decomposable` and one violation per product whose children share variables; the
     message names every child that shares one, with its scope, and the shared variables."""
-    masks = circuit.scope_masks
     violations = []
-    for group in circuit.groups:
-        if group.kind != "product":
-            continue
+    for g in overlap_suspects(circuit).tolist():
+        group = circuit.groups[g]
+        masks = masks_of(circuit, group.children)
         kids, shared = overlapping(group.children, masks)
         if not kids:
             continue

@@ -1,8 +1,10 @@
-"""Smoothness: every child of a sum group has the same scope (group level, from `scope_masks`)."""
+"""Smoothness: every child of a sum group has the same scope (group level, from the scope
+screen of `pcc.analysis.screen`, then an exact check of the suspects)."""
 
 from __future__ import annotations
 
 from pcc.analysis.report import Report, Violation, format_scope
+from pcc.analysis.screen import masks_of, unsmooth_suspects
 from pcc.ir import Circuit
 
 MAX_NAMED = 6  # children named per scope in one message
@@ -27,13 +29,11 @@ def describe_children(children: list[int], masks: list[int]) -> str:
 
 def smoothness(circuit: Circuit) -> Report:
     """`smooth` and one violation per sum whose children's scopes differ (all children named)."""
-    masks = circuit.scope_masks
     violations = []
-    for group in circuit.groups:
-        if group.kind != "sum" or not group.children:
-            continue
+    for g in unsmooth_suspects(circuit).tolist():
+        group = circuit.groups[g]
+        masks = masks_of(circuit, group.children)
         first = masks[group.children[0]]
-        # fast path: one int comparison per child for the (usual) smooth sum
         if all(masks[c] == first for c in group.children):
             continue
         kids = list(group.children)

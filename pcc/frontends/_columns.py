@@ -2,11 +2,9 @@
 
 `Records` (in `_text`) keeps a Python list per node; here a file is numpy columns: a kind per
 record, a CSR child table, one weight per sum edge, and the line each record came from.
-Reachability from the root and renumbering are array operations, and product and sum groups
-are made without their constructors' per-group checks (`_trusted`): those checks are about
-types and shapes this module produces itself (int ids, tuples of ints, read-only float64
-weight rows), and `Circuit.verify` still screens every id, child, shape and weight value.
-Inputs, few in such files, go through the real constructor.
+Reachability from the root and renumbering are array operations; the groups are made by the
+bulk constructor of `pcc.ir.bulk` (checks once over the columns, then `Circuit.verify` from
+the same table). Inputs, few in such files, go through the real constructor.
 """
 
 from __future__ import annotations
@@ -15,8 +13,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pcc.ir import Circuit, Domain, FormatError, Input, InvalidCircuitError, Product, Sum
-from pcc.ir.groups import Group
+from pcc.ir import Circuit, Domain, FormatError, Input, InvalidCircuitError
+from pcc.ir.bulk import circuit_from_table, group_table
+from pcc.ir.table import DENSE, HADAMARD, concat_ranges
+from pcc.ir.table import INPUT as INPUT_CODE
 
 INPUT, PRODUCT, SUM = 0, 1, 2
 
@@ -46,6 +46,7 @@ def build_columns(kind: np.ndarray, child_start: np.ndarray, children: np.ndarra
     `children[child_start[r]:child_start[r + 1]]` (earlier records), with `edge_weight` the
     sum weight of each edge (ignored for products); `inputs` are (var, family, params) of the
     input records in record order; `lines` the file line of each record (its origin).
+    Products are one-unit hadamard, sums one-unit dense groups.
     """
     n = len(kind)
     if n == 0:
@@ -53,41 +54,36 @@ def build_columns(kind: np.ndarray, child_start: np.ndarray, children: np.ndarra
     keep = reachable(n - 1, child_start, children)
     new_id = np.cumsum(keep) - 1
     kept = np.flatnonzero(keep)
-    input_of = np.cumsum(kind == INPUT) - 1  # record -> position in `inputs`
-    weights = np.array(edge_weight, dtype=np.float64)  # a copy that the groups' rows view
-    weights.setflags(write=False)
-    mapped = new_id[children].tolist()
-    starts = child_start.tolist()
-    kinds = kind[kept].tolist()
-    inputs_at = input_of[kept].tolist()
+    counts = child_start[kept + 1] - child_start[kept]
+    edges = concat_ranges(child_start[kept], counts)
+    ptr = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    kept_kind = kind[kept]
+    code = np.where(kept_kind == PRODUCT, HADAMARD,
+                    np.where(kept_kind == SUM, DENSE, INPUT_CODE))
+    weights = edge_weight[edges[np.repeat(kept_kind == SUM, counts)]]
+    table = group_table(code, np.ones(len(kept), np.int64), ptr, new_id[children[edges]],
+                        weights)
     origin_of = _origins(path, lines[kept])
-    groups: list[Group] = []
-    for n_new, (r, k) in enumerate(zip(kept.tolist(), kinds)):
-        origin = origin_of[n_new]
-        s, e = starts[r], starts[r + 1]
-        if k == PRODUCT:
-            groups.append(_trusted(Product, id=n_new, units=1, children=tuple(mapped[s:e]),
-                                   mode="hadamard", origin=origin))
-        elif k == SUM:
-            groups.append(_trusted(Sum, id=n_new, units=1, children=tuple(mapped[s:e]),
-                                   weights=weights[s:e].reshape(1, -1), mode="dense",
-                                   origin=origin))
-        else:
-            var, family, params = inputs[inputs_at[n_new]]
-            try:
-                groups.append(Input(n_new, 1, var, family,
-                                    {k: np.reshape(v, (1,) + np.shape(v))
-                                     for k, v in params.items()}, origin))
-            except ValueError as error:
-                raise FormatError(str(error), *_where(origin, path)) from None
+    input_of = np.cumsum(kind == INPUT) - 1  # record -> position in `inputs`
+    made = []
+    for g, r in zip(np.flatnonzero(kept_kind == INPUT).tolist(),
+                    input_of[kept[kept_kind == INPUT]].tolist()):
+        var, family, params = inputs[r]
+        try:
+            made.append(Input(g, 1, var, family,
+                              {k: np.reshape(v, (1,) + np.shape(v)) for k, v in params.items()},
+                              origin_of[g]))
+        except ValueError as error:
+            raise FormatError(str(error), *_where(origin_of[g], path)) from None
     try:
-        return Circuit(groups, domains)
+        return circuit_from_table(table, made, domains, origin_of)
     except InvalidCircuitError as error:
         import re
 
-        first = re.search(r"#(\d+)", error.problems[0])
+        first = re.search(r"#(\d+)", error.problems[0])  # the group the first problem names
         index = int(first.group(1)) if first else -1
-        where = groups[index].origin if 0 <= index < len(groups) else None
+        where = origin_of[index] if 0 <= index < len(origin_of) else None
         raise FormatError(str(error), *_where(where, path)) from None
 
 
@@ -104,11 +100,3 @@ def _where(origin: str | None, path: str) -> tuple[str, int | None]:
         return path, None
     head, _, tail = origin.rpartition(":")
     return (head, int(tail)) if tail.isdigit() else (origin, None)
-
-
-def _trusted(cls: type, **fields: object) -> Any:
-    """A frozen group with these fields, without the constructor's checks (see the module
-    docstring; tests/test_frontend_columns.py keeps the field names in step with the IR)."""
-    group: Any = object.__new__(cls)
-    group.__dict__.update(fields)
-    return group

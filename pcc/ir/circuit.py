@@ -10,6 +10,7 @@ import numpy as np
 from pcc.ir.domains import Domain
 from pcc.ir.errors import InvalidCircuitError
 from pcc.ir.groups import Group
+from pcc.ir.table import GroupTable, depths, scope_bits, table_of
 from pcc.ir.verify import problems
 
 
@@ -23,16 +24,28 @@ class Circuit:
 
     __slots__ = ("groups", "domains", "__dict__")
 
-    def __init__(self, groups: Sequence[Group], domains: Sequence[Domain]):
+    def __init__(self, groups: Sequence[Group], domains: Sequence[Domain],
+                 table: GroupTable | None = None):
+        """`table`: the groups' `GroupTable`, when the caller made the groups from one (the
+        bulk constructors of `pcc.ir.bulk`); it must describe exactly `groups`."""
         self.groups: tuple[Group, ...] = tuple(groups)
         self.domains: tuple[Domain, ...] = tuple(domains)
+        if table is not None:
+            if len(table) != len(self.groups):
+                raise ValueError(f"the table has {len(table)} rows for {len(self.groups)} groups")
+            self.__dict__["table"] = table
         self.verify()
 
     def verify(self) -> None:
         """Raise `InvalidCircuitError` listing every well-formedness problem."""
-        found = problems(self.groups, self.domains)
+        found = problems(self.groups, self.domains, self.table)
         if found:
             raise InvalidCircuitError(found)
+
+    @cached_property
+    def table(self) -> GroupTable:
+        """The groups as flat numpy columns (`pcc.ir.table`)."""
+        return table_of(self.groups)
 
     # -- structure -------------------------------------------------------------------------
     @property
@@ -73,12 +86,15 @@ class Circuit:
     @cached_property
     def depths(self) -> np.ndarray:
         """Longest path from a group down to an input (inputs have depth 0)."""
-        depth = np.zeros(len(self.groups), dtype=np.int64)
-        for group in self.groups:
-            if group.children:
-                depth[group.id] = 1 + max(depth[c] for c in group.children)
+        depth = depths(self.table.ptr, self.table.child)
         depth.setflags(write=False)
         return depth
+
+    @cached_property
+    def scope_bits(self) -> np.ndarray:
+        """`scope_masks` as a read-only (groups, words) uint64 array: bit v of row g (word
+        v // 64, bit v % 64) is set when variable v is in the scope of group g."""
+        return scope_bits(self.table, self.num_vars, self.depths)
 
     @cached_property
     def parents(self) -> tuple[tuple[int, ...], ...]:

@@ -11,18 +11,21 @@ from pcc.ir.domains import Domain
 from pcc.ir.errors import Problem
 from pcc.families.table import FAMILIES
 from pcc.ir.groups import Group, Input, Product, Sum
+from pcc.ir.table import DENSE, HADAMARD, INPUT, KRONECKER, MIXING, GroupTable, table_of
 
 
-def problems(groups: Sequence[Group], domains: Sequence[Domain]) -> list[Problem]:
+def problems(groups: Sequence[Group], domains: Sequence[Domain],
+             table: GroupTable | None = None) -> list[Problem]:
     """Every well-formedness problem of a circuit, each naming its group; empty when valid.
 
-    A vectorized screen over all groups finds the suspects (and every input); only those get
-    the detailed per-group checks that write the messages, so large valid circuits verify fast.
+    A vectorized screen over the groups' `table` (made here unless given) finds the suspects
+    (and every input); only those get the detailed per-group checks that write the messages,
+    so large valid circuits verify fast.
     """
     if not groups:
         return [Problem("a circuit needs at least one group")]
     n = len(groups)
-    suspects, has_parent = _screen(groups)
+    suspects, has_parent = _screen(table if table is not None else table_of(groups))
     found: list[Problem] = []
     for index in np.flatnonzero(suspects).tolist():
         found += _group_problems(index, groups[index], groups, domains)
@@ -34,46 +37,38 @@ def problems(groups: Sequence[Group], domains: Sequence[Domain]) -> list[Problem
     return found
 
 
-def _screen(groups: Sequence[Group]) -> tuple[np.ndarray, np.ndarray]:
+def _screen(t: GroupTable) -> tuple[np.ndarray, np.ndarray]:
     """Groups that may have a problem (a superset: every input is checked in full), and which
     groups have a parent, from numpy arrays over all groups and edges."""
-    n = len(groups)
-    ids = np.fromiter((g.id for g in groups), np.int64, n)
-    units = np.fromiter((g.units for g in groups), np.int64, n)
-    counts = np.fromiter((len(g.children) for g in groups), np.int64, n)
-    flat = np.fromiter((c for g in groups for c in g.children), np.int64, int(counts.sum()))
-    owner = np.repeat(np.arange(n), counts)
-    kind = np.fromiter((_CODE[(g.kind, getattr(g, "mode", ""))] for g in groups), np.int8, n)
+    n = len(t)
+    ids, units, kind, flat = t.ids, t.units, t.code, t.child
+    counts = t.nchild
+    owner = t.owner
 
-    suspects = (ids != np.arange(n)) | (kind == 0) | ((counts == 0) & (kind > 0))
+    suspects = (ids != np.arange(n)) | (kind == INPUT) | ((counts == 0) & (kind != INPUT))
     bad_edge = (flat < 0) | (flat >= owner)
     suspects[owner[bad_edge]] = True
     has_parent = np.zeros(n, dtype=bool)
     has_parent[flat[~bad_edge]] = True
 
     child_units = units[np.clip(flat, 0, n - 1)]
-    same_units = (kind[owner] == 1) | (kind[owner] == 4)  # hadamard products, mixing sums
+    same_units = (kind[owner] == HADAMARD) | (kind[owner] == MIXING)
     suspects[owner[same_units & (child_units != units[owner])]] = True
-    kron = np.flatnonzero(kind == 2)
+    kron = np.flatnonzero(kind == KRONECKER)
     if len(kron):  # the product of child units, in floating point only to screen
         log_units = np.bincount(owner, weights=np.log(np.maximum(child_units, 1)), minlength=n)
         suspects[kron[np.abs(np.exp(log_units[kron]) - units[kron]) > 0.5]] = True
-    sums = np.flatnonzero(kind >= 3)
+    sums = np.flatnonzero(kind >= DENSE)
     if len(sums):
         width = np.bincount(owner, weights=child_units, minlength=n).astype(np.int64)
-        expected = np.where(kind[sums] == 3, width[sums], counts[sums])
-        weights = [g.weights for i in sums.tolist() if isinstance(g := groups[i], Sum)]
-        shapes = np.array([w.shape for w in weights], dtype=np.int64).reshape(-1, 2)
+        expected = np.where(kind[sums] == DENSE, width[sums], counts[sums])
+        shapes = t.shape[sums]
         suspects[sums[(shapes[:, 0] != units[sums]) | (shapes[:, 1] != expected)]] = True
-        values = np.concatenate([w.ravel() for w in weights])
+        values = t.weights
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             suspects[np.repeat(sums, shapes.prod(axis=1))[bad]] = True
     return suspects, has_parent
-
-
-_CODE = {("input", ""): 0, ("product", "hadamard"): 1, ("product", "kronecker"): 2,
-         ("sum", "dense"): 3, ("sum", "mixing"): 4}
 
 
 def _group_problems(index: int, group: Group, groups: Sequence[Group],

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from pcc.ir import Circuit
-from pcc.layering.structure import INPUT, SUM, Structure, sum_weights
+from pcc.ir.table import concat_ranges, exclusive_cumsum
+from pcc.layering.structure import INPUT, SUM, Structure
 
 
 def find_aliases(circuit: Circuit, s: Structure) -> np.ndarray:
@@ -25,16 +26,32 @@ def find_aliases(circuit: Circuit, s: Structure) -> np.ndarray:
         np.zeros(n, dtype=np.int64)
     candidate = (s.kind != INPUT) & (s.nchild == 1) & (s.units == s.child_units)
     candidate[n - 1] = False  # the root keeps its own columns
-    for g in np.flatnonzero(candidate & (s.kind == SUM)):
-        weights = sum_weights(circuit, int(g))
-        identity = np.ones_like(weights) if weights.shape[1] == 1 else np.eye(len(weights))
-        candidate[g] = np.array_equal(weights, identity)
+    sums = np.flatnonzero(candidate & (s.kind == SUM))
+    candidate[sums] = _identity_weights(circuit, sums)
     target = np.where(candidate, first, np.arange(n))
     while True:  # chains of identities: pointer jumping, log(length) rounds
         jumped = target[target]
         if np.array_equal(jumped, target):
             return target
         target = jumped
+
+
+def _identity_weights(circuit: Circuit, sums: np.ndarray) -> np.ndarray:
+    """Per one-child sum: are its weights exactly the identity? A (units, 1) matrix (a mixing
+    sum, or a one-unit dense sum) must be all ones, a dense (K, K) one the unit matrix."""
+    t = circuit.table
+    rows, cols = t.shape[sums, 0], t.shape[sums, 1]
+    sizes = rows * cols
+    if not len(sums):
+        return np.zeros(0, dtype=bool)
+    at = concat_ranges(t.weight_ptr[sums], sizes)
+    k = at - np.repeat(t.weight_ptr[sums], sizes)      # position in the raveled matrix
+    c = np.repeat(cols, sizes)
+    one = (c == 1) | (k % (c + 1) == 0)                 # the diagonal of a square matrix
+    same = t.weights[at] == one
+    # a dense one-child sum has cols == units (== child units); anything else is not identity
+    square = (cols == 1) | (cols == rows)
+    return np.logical_and.reduceat(same, exclusive_cumsum(sizes)) & square
 
 
 def without_aliases(s: Structure, target: np.ndarray) -> Structure:
@@ -45,10 +62,5 @@ def without_aliases(s: Structure, target: np.ndarray) -> Structure:
     nchild = np.where(alias, 0, s.nchild)
     ptr = np.zeros(len(nchild) + 1, dtype=np.int64)
     np.cumsum(nchild, out=ptr[1:])
-    children = list(s.children)
-    for g in np.unique(owner[alias[s.child]]).tolist():  # groups with an alias among children
-        children[g] = tuple(target[list(children[g])].tolist())
-    for g in np.flatnonzero(alias).tolist():
-        children[g] = ()
     return Structure(s.kind, s.units, s.kron, s.dense, ptr, child, nchild,
-                     np.where(alias, 0, s.child_units), children)
+                     np.where(alias, 0, s.child_units))

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pcc.ir.table import concat_ranges, exclusive_cumsum
+
+__all__ = ["buckets", "concat_ranges", "exclusive_cumsum", "pad_rows"]
+
 
 def buckets(items: np.ndarray, fan_in: np.ndarray, rows: np.ndarray,
             budget: float) -> list[tuple[np.ndarray, int]]:
@@ -29,22 +33,6 @@ def buckets(items: np.ndarray, fan_in: np.ndarray, rows: np.ndarray,
         out.append((items[start:start + take], width))
         start += take
     return out
-
-
-def exclusive_cumsum(a: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(a), dtype=np.int64)
-    if len(a) > 1:
-        np.cumsum(a[:-1], out=out[1:])
-    return out
-
-
-def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """np.concatenate([arange(s, s + c) for s, c in zip(starts, counts)]) without a loop."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(starts - exclusive_cumsum(counts), counts)
-    return shift + np.arange(total, dtype=np.int64)
 
 
 def pad_rows(flat: np.ndarray, lengths: np.ndarray, width: int, fill: int) -> np.ndarray:

@@ -21,12 +21,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from pcc.ir import FAMILIES, Circuit, Sum
+from pcc.ir import FAMILIES, Circuit
 from pcc.layering.aliases import find_aliases, without_aliases
 from pcc.layering.buckets import buckets, concat_ranges, exclusive_cumsum, pad_rows
 from pcc.layering.plan import FIRST_FREE_COLUMN, NEG_INF_COLUMN, ZERO, Block, LayeredCircuit
 from pcc.layering.structure import (INPUT, SUM, Structure, find_fusions, fused_depths,
-                                    input_group, structure, sum_weights)
+                                    input_group, min_weights, structure)
 
 OP_PRODUCT, OP_SUM, OP_DENSE, OP_KRON = 1, 2, 3, 4
 DEFAULT_PADDING = 0.25
@@ -49,9 +49,8 @@ def layer(circuit: Circuit, padding: float = DEFAULT_PADDING, fuse: bool = True,
     unfuse = np.unique(fused_into[target[aliased]])
     fused_into[np.isin(fused_into, unfuse[unfuse >= 0])] = -1
     depth = fused_depths(s, fused_into)
-    sizes = np.array([g.weights.size if isinstance(g, Sum) else 0 for g in circuit.groups],
-                     dtype=np.int64)
-    weight_ptr = np.where(s.kind == SUM, exclusive_cumsum(sizes), -1)
+    sizes = circuit.table.shape.prod(axis=1)
+    weight_ptr = circuit.table.weight_ptr.copy()
     builder = _Builder(circuit, s, fused_into, weight_ptr, depth)
     builder.inputs()
     builder.inner(padding, min_log_weight, aliased)
@@ -125,8 +124,7 @@ class _Builder:
         fan = np.where(is_sum & s.dense[ids], s.child_units[ids], s.nchild[ids])
         threshold = float(np.exp(min_log_weight))
         dense = is_sum & s.dense[ids] & (s.units[ids] >= 2) & ~fused_sum[ids]
-        for i in np.flatnonzero(dense):  # only sums of K >= 2 units: few groups
-            dense[i] = sum_weights(self.circuit, ids[i]).min() >= threshold
+        dense[dense] = min_weights(self.circuit, ids[dense]) >= threshold
         kron = fused_sum[ids]
         op = np.where(is_sum, OP_SUM, OP_PRODUCT)
         op[dense], op[kron] = OP_DENSE, OP_KRON

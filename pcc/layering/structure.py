@@ -1,16 +1,17 @@
 """Flat numpy views of a circuit's structure, einsum fusion detection and depths on the fused graph.
 
-Everything here is one pass over the groups to read their fields, then whole-array numpy.
+Everything here is whole-array numpy over the circuit's `GroupTable` (`pcc.ir.table`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 
+import pcc.ir.table as ir_table
 from pcc.ir import Circuit, Input, Sum
+from pcc.ir.table import concat_ranges, depths, exclusive_cumsum
 
 INPUT, PRODUCT, SUM = 0, 1, 2
 
@@ -43,27 +44,29 @@ class Structure:
     child: np.ndarray
     nchild: np.ndarray
     child_units: np.ndarray  # total units over the children of g
-    children: list[tuple[int, ...]]
 
 
 def structure(circuit: Circuit) -> Structure:
-    groups = circuit.groups
-    n = len(groups)
-    code = {"input": INPUT, "product": PRODUCT, "sum": SUM}
-    kind = np.fromiter((code[g.kind] for g in groups), np.int8, n)
-    units = np.fromiter((g.units for g in groups), np.int64, n)
-    modes = [getattr(g, "mode", "") for g in groups]
-    kron = np.array([m == "kronecker" for m in modes], dtype=bool)
-    dense = np.array([m == "dense" for m in modes], dtype=bool)
-    children = [g.children for g in groups]
-    nchild = np.fromiter((len(c) for c in children), np.int64, n)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(nchild, out=ptr[1:])
-    child = np.fromiter(chain.from_iterable(children), np.int64, int(ptr[-1]))
+    """The structure arrays, from the circuit's `GroupTable` (no pass over the groups)."""
+    t = circuit.table
+    n = len(t)
+    kind = np.where(t.code == ir_table.INPUT, INPUT,
+                    np.where(t.code <= ir_table.KRONECKER, PRODUCT, SUM)).astype(np.int8)
+    nchild = t.nchild
     child_units = np.zeros(n, dtype=np.int64)
-    owner = np.repeat(np.arange(n), nchild)
-    np.add.at(child_units, owner, units[child])
-    return Structure(kind, units, kron, dense, ptr, child, nchild, child_units, children)
+    np.add.at(child_units, t.owner, t.units[t.child])
+    return Structure(kind, t.units, t.code == ir_table.KRONECKER, t.code == ir_table.DENSE, t.ptr,
+                     t.child, nchild, child_units)
+
+
+def min_weights(circuit: Circuit, sums: np.ndarray) -> np.ndarray:
+    """The smallest weight of each of `sums` (sum groups with at least one weight)."""
+    t = circuit.table
+    if not len(sums):
+        return np.zeros(0)
+    sizes = t.shape[sums, 0] * t.shape[sums, 1]
+    return np.minimum.reduceat(t.weights[concat_ranges(t.weight_ptr[sums], sizes)],
+                               exclusive_cumsum(sizes))
 
 
 def find_fusions(circuit: Circuit, s: Structure, min_log_weight: float) -> np.ndarray:
@@ -90,10 +93,10 @@ def find_fusions(circuit: Circuit, s: Structure, min_log_weight: float) -> np.nd
     all_pairs = np.logical_and.reduceat(pair[s.child], safe) & is_sum
     key = ka * (1 << 31) + kb
     same = (np.minimum.reduceat(key[s.child], safe) == np.maximum.reduceat(key[s.child], safe))
-    threshold = float(np.exp(min_log_weight))
-    for g in np.flatnonzero(all_pairs & same):
-        if sum_weights(circuit, int(g)).min() >= threshold:
-            fused_into[list(s.children[g])] = g
+    candidates = np.flatnonzero(all_pairs & same)
+    fused = candidates[min_weights(circuit, candidates) >= float(np.exp(min_log_weight))]
+    fused_into[s.child[concat_ranges(s.ptr[fused], s.nchild[fused])]] = \
+        np.repeat(fused, s.nchild[fused])
     return fused_into
 
 
@@ -103,22 +106,18 @@ def fused_depths(s: Structure, fused_into: np.ndarray) -> np.ndarray:
     Inputs have depth 0; a fused product reports the depth of the sum that evaluates it.
     """
     n = len(s.kind)
-    absorbed = (fused_into >= 0).tolist()
-    children = s.children
-    depth = [0] * n
-    for g in range(n):
-        kids = children[g]
-        if not kids:
-            continue
-        best = 0
-        for c in kids:
-            if absorbed[c]:
-                for cc in children[c]:
-                    best = depth[cc] if depth[cc] > best else best
-            else:
-                best = depth[c] if depth[c] > best else best
-        depth[g] = best + 1
-    out = np.array(depth, dtype=np.int64)
+    absorbed = (fused_into >= 0)[s.child]           # per edge: its child is a fused product
+    child_of = s.child[absorbed]
+    counts = np.where(absorbed, s.nchild[s.child], 1)
+    out_start = exclusive_cumsum(counts)
+    child = np.empty(int(counts.sum()), dtype=np.int64)
+    child[out_start[~absorbed]] = s.child[~absorbed]
+    child[concat_ranges(out_start[absorbed], counts[absorbed])] = \
+        s.child[concat_ranges(s.ptr[child_of], s.nchild[child_of])]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(np.repeat(np.arange(n), s.nchild), weights=counts, minlength=n)
+              .astype(np.int64), out=ptr[1:])
+    out = depths(ptr, child)
     mask = fused_into >= 0
     out[mask] = out[fused_into[mask]]
     return out
