@@ -124,17 +124,18 @@ def learned_like(draw: st.DrawFn) -> tuple[Circuit, np.ndarray]:
 
 
 def _counting(monkeypatch) -> list[str]:
-    """The names of the families `native_leaves.write` fills, recorded as it runs."""
+    """The names of the families the leaf kernel is given (`native_leaves.native_leaf`, which
+    both the tiled and the fused pass ask), recorded as it runs."""
     filled: list[str] = []
-    write = native_leaves.write
+    native_leaf = native_leaves.native_leaf
 
-    def counted(family, data, out):
-        done = write(family, data, out)
-        if done:
+    def counted(family, dtype):
+        leaf = native_leaf(family, dtype)
+        if leaf is not None:
             filled.append(type(family).__name__)
-        return done
+        return leaf
 
-    monkeypatch.setattr(native_leaves, "write", counted)
+    monkeypatch.setattr(native_leaves, "native_leaf", counted)
     return filled
 
 

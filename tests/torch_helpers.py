@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,6 +29,20 @@ def without_native_kernel() -> Iterator[None]:
         yield
     finally:
         module.kernel, native_leaves.kernel = saved
+
+
+@contextmanager
+def without_tiled_pass() -> Iterator[None]:
+    """Run the fused pass block by block instead of the one-call tiled pass (PCC_TILED=0)."""
+    saved = os.environ.get("PCC_TILED")
+    os.environ["PCC_TILED"] = "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["PCC_TILED"]
+        else:
+            os.environ["PCC_TILED"] = saved
 
 
 def assert_logs_close(got: object, want: np.ndarray, rtol: float) -> None:

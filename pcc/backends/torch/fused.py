@@ -38,11 +38,12 @@ class Step:
     var: torch.Tensor | None = None
 
 
-def fused_steps(program: Program, max_fan_in: int) -> list[Step]:
+def fused_steps(program: Program, max_fan_in: int | None = None) -> list[Step]:
     """The program's blocks as steps: kernel sums reading flattened products, and only those
     product rows that something other than a kernel sum reads (or that are too wide)."""
     blocks = program.blocks
-    by_kernel = [isinstance(op, SumOp) and op.index.shape[1] <= max_fan_in for op in blocks]
+    by_kernel = [isinstance(op, SumOp) and (max_fan_in is None or op.index.shape[1] <= max_fan_in)
+                 for op in blocks]
     # every column as the parts that add up to its value: itself, or for a product the parts
     # of its children (a product of products flattened), while they are at most MAX_PARTS
     parts = np.full((program.columns, MAX_PARTS), ZERO_COLUMN, dtype=np.int64)
@@ -119,7 +120,7 @@ class FusedPass:
     def __init__(self, program: Program, kernel: SumKernel, column_vars: np.ndarray | None,
                  max_fan_in: int | None = None):
         self.kernel = kernel
-        self.steps = fused_steps(program, max_fan_in or kernel.max_fan_in)
+        self.steps = fused_steps(program, max_fan_in)
         if column_vars is not None:  # every leaf looked up by its variable's code
             self.steps = fold_leaf_sums(self.steps, column_vars)
         self.lookups = any(step.var is not None for step in self.steps)

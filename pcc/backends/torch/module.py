@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,7 @@ from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.modes import LeafParams, leaf_params
 from pcc.backends.torch.native import kernel
 from pcc.backends.torch.params import LogTable
+from pcc.backends.torch.tiled import TiledPass
 from pcc.ir import Circuit, Input, Sum
 from pcc.layering import LayeredCircuit
 
@@ -76,6 +78,8 @@ class CompiledCircuit(nn.Module):
         self.program = Program(blocks, plan.num_columns, plan.root_columns, plan.num_inputs)
         self.leaf_rows = LeafRows(families, [d.size for d in self.circuit.domains], dtype)
         self._fused: FusedPass | None = None  # the CPU pass with the native kernel
+        self._tiled: TiledPass | None = None  # the same as one native call
+        self._weights: tuple[tuple, list[torch.Tensor]] | None = None  # by parameter state
 
     @property
     def device(self) -> torch.device:
@@ -106,10 +110,14 @@ class CompiledCircuit(nn.Module):
 
     def _evaluate(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
         """log p per row by `run`, in chunks so that the buffer and one block's work fit."""
-        fused = self._fused_pass() if not self._autograd() else None
-        work = fused.work_per_row if fused is not None else self.program.work_per_row
         itemsize = torch.finfo(self.dtype).bits // 8
-        chunk = self.chunk_rows((self.plan.num_columns + work) * itemsize)
+        fused = self._fused_pass() if not self._autograd() else None
+        tiled = self._tiled_pass() if fused is not None else None
+        if tiled is not None:
+            chunk = self.chunk_rows(tiled.bytes_per_row(itemsize))
+        else:
+            work = fused.work_per_row if fused is not None else self.program.work_per_row
+            chunk = self.chunk_rows((self.plan.num_columns + work) * itemsize)
         outs = [self.run(x[start:start + chunk], missing[start:start + chunk]).root
                 for start in range(0, max(x.shape[0], 1), chunk)]
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
@@ -156,7 +164,12 @@ class CompiledCircuit(nn.Module):
             return Pass(root, log_ws, buf if keep_buffer else None,
                         leaves if tap_leaves else None)
         with torch.no_grad():
-            log_ws = [table() for table in self.weight_tables()]
+            state = self._parameter_state()
+            log_ws = self._log_weights(state)
+            tiled = self._tiled_pass() if semiring == "sum-product" and not keep_buffer else None
+            if tiled is not None:  # the whole pass in one native call, tile by tile
+                tiled.bind(state, program.expand(tuple(log_ws)), self.dtype)
+                return Pass(tiled.run(x, missing, self.dtype), log_ws)
             fused = self._fused_pass() if semiring == "sum-product" and not keep_buffer else None
             buf, rows = program.buffer(like, x.shape[0], reuse=not keep_buffer)
             codes = self.leaf_rows.codes(x, missing)
@@ -195,6 +208,30 @@ class CompiledCircuit(nn.Module):
     def _autograd(self) -> bool:
         """Whether a pass now must record autograd (a backward may follow)."""
         return torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
+
+    def _parameter_state(self) -> tuple:
+        """What the parameters are now: each tensor's storage and in-place version (an
+        optimizer step, EM or `load_state_dict` changes one of them)."""
+        tensors = [*self.parameters(), *(b for f in self.family_list for b in f.buffers())]
+        return tuple((t.data_ptr(), t._version) for t in tensors)
+
+    def _log_weights(self, state: tuple) -> list[torch.Tensor]:
+        """Every weight table's log-weights (no autograd), made again only when `state`
+        (`_parameter_state`) changed."""
+        if self._weights is None or self._weights[0] != state:
+            self._weights = (state, [table() for table in self.weight_tables()])
+        return self._weights[1]
+
+    def _tiled_pass(self) -> TiledPass | None:
+        """The one-call native pass (`tiled.py`), or None where a block runs in torch (einsum
+        blocks), there is no kernel, the model is not on the CPU, or `PCC_TILED=0`."""
+        fused = self._fused_pass()
+        if fused is None or not TiledPass.possible(fused) or os.environ.get("PCC_TILED") == "0":
+            return None
+        if self._tiled is None:
+            self._tiled = TiledPass(fused, self.leaf_rows, self.plan.num_columns,
+                                    self.program.root, len(self.circuit.domains), fused.kernel)
+        return self._tiled
 
     def _fused_pass(self) -> FusedPass | None:
         """The CPU pass with the native kernel (built on first use), or None (no kernel, or

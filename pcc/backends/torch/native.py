@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 
 SOURCE = Path(__file__).with_name("sum_kernel.c")
-SOURCES = [SOURCE, SOURCE.with_name("leaf_kernel.c")]
+SOURCES = [SOURCE, SOURCE.with_name("leaf_kernel.c"), SOURCE.with_name("tile_kernel.c")]
 FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd",
          "-shared", "-fPIC"]
 PARALLEL_ELEMENTS = 1 << 18  # below this many inputs x batch a block runs on one thread
@@ -47,19 +47,18 @@ class SumKernel:
                       "lookup": [P, I, P, I, P, I, P],
                       "unit_bins": [P, I, P, P, P, P, I, P, I, P],
                       "gaussian": [P, P, I, P, I, P, P, P, P],
-                      "search_bins": [P, P, I, P, P, P, I, P, I, P]}
+                      "search_bins": [P, P, I, P, P, P, I, P, I, P],
+                      "run_program": [P, I, P, P, I, I, I, I, I, I, I, P, I, I, P]}
         self.functions: dict[tuple[str, torch.dtype], Callable[..., None]] = {}
         for name, argtypes in signatures.items():
             for dtype, suffix in ((torch.float32, "f32"), (torch.float64, "f64")):
                 function = getattr(library, f"{name}_{suffix}")
                 function.argtypes, function.restype = argtypes, None
                 self.functions[name, dtype] = function
-        library.max_fan_in.restype = I
-        self.max_fan_in = int(library.max_fan_in())
         self.pool: ThreadPoolExecutor | None = None
         self.workers = 0
 
-    def _split(self, total: int, work: int, part) -> None:
+    def split(self, total: int, work: int, part) -> None:
         """part(start, stop) over [0, total), in one piece per thread when `work` is large."""
         threads = min(torch.get_num_threads(), total)
         if threads <= 1 or work < PARALLEL_ELEMENTS:
@@ -88,7 +87,7 @@ class SumKernel:
                      stop - start, fan_in, parts, log_w.data_ptr() + start * fan_in * item,
                      out.data_ptr() + start * batch * item)
 
-        self._split(rows, rows * fan_in * batch, part)
+        self.split(rows, rows * fan_in * batch, part)
 
     def products(self, buf: torch.Tensor, index: torch.Tensor, columns: torch.Tensor | None,
                  start: int) -> None:
@@ -102,7 +101,7 @@ class SumKernel:
                      stop - first, parts, 0 if columns is None else columns.data_ptr() +
                      first * 8, start + first)
 
-        self._split(rows, rows * parts * batch, part)
+        self.split(rows, rows * parts * batch, part)
 
     def lookup(self, table: torch.Tensor, codes: torch.Tensor, var: torch.Tensor,
                out: torch.Tensor) -> None:

@@ -10,12 +10,13 @@ fresh 50 MiB one cost ~50 ms in page faults alone, and the time grew 30x for 10x
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import cached_property
 
 import torch
 
 from pcc.backends.torch.families import Family, Gaussian, Histogram
-from pcc.backends.torch.native import SumKernel, kernel
+from pcc.backends.torch.native import kernel
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
@@ -39,34 +40,56 @@ class LeafData:
         return self._missing.t().contiguous().to(torch.uint8)
 
 
+@dataclass(frozen=True)
+class NativeLeaf:
+    """A family's rows as the leaf kernel evaluates them: `kind` names the kernel ("gaussian",
+    "unit_bins" or "search_bins") and `arrays` its parameter arrays (contiguous): Gaussian
+    `mean`, `inv_std`, `offset` (float64); histogram `log_density` (the model's dtype), `bins`
+    and `first` (unit breaks b, b + 1, ...) or `breaks` (float64, +inf pads)."""
+    kind: str
+    arrays: dict[str, torch.Tensor]
+
+
+def evaluates(family: Family) -> bool:
+    """Whether the leaf kernel evaluates this family."""
+    return isinstance(family, (Gaussian, Histogram))
+
+
+def native_leaf(family: Family, dtype: torch.dtype) -> NativeLeaf | None:
+    """The kernel's view of the family's current parameters, or None where the leaf kernel
+    does not evaluate this family."""
+    with torch.no_grad():
+        if isinstance(family, Gaussian):
+            log_std = family.log_std.detach().double()
+            return NativeLeaf("gaussian", {
+                "mean": family.mean.detach().double().contiguous(),
+                "inv_std": torch.exp(-log_std).contiguous(),
+                "offset": (-log_std - HALF_LOG_TWO_PI).contiguous()})
+        if isinstance(family, Histogram):
+            arrays = {"log_density": family._log_density().detach().to(dtype).contiguous(),
+                      "bins": family.bins}
+            if family.unit_bins:  # breaks b, b + 1, ...: the bin by floor, no search
+                return NativeLeaf("unit_bins", {**arrays,
+                                                "first": family.breaks[:, 0].contiguous()})
+            return NativeLeaf("search_bins", {**arrays, "breaks": family.breaks})
+    return None
+
+
 def write(family: Family, data: LeafData, out: torch.Tensor) -> bool:
     """Fill `out` ((rows, batch) of the buffer) with the family's log-values and say True, or
     say False where the kernel does not evaluate this family (or is unavailable)."""
     native = kernel() if out.device.type == "cpu" and out.is_contiguous() else None
-    if native is None:
+    leaf = native_leaf(family, out.dtype) if native is not None else None
+    if native is None or leaf is None:
         return False
-    if isinstance(family, Gaussian):
-        _gaussian(native, family, data, out)
-        return True
-    if isinstance(family, Histogram):
-        _histogram(native, family, data, out)
-        return True
-    return False
-
-
-def _gaussian(native: SumKernel, family: Gaussian, data: LeafData, out: torch.Tensor) -> None:
-    mean = family.mean.detach().double().contiguous()
-    log_std = family.log_std.detach().double()
-    inv_std = torch.exp(-log_std).contiguous()
-    offset = (-log_std - HALF_LOG_TWO_PI).contiguous()
-    native.gaussian(mean, inv_std, offset, data.xt, data.missing, family.var, out)
-
-
-def _histogram(native: SumKernel, family: Histogram, data: LeafData, out: torch.Tensor) -> None:
-    log_density = family._log_density().detach().to(out.dtype).contiguous()
-    if family.unit_bins:  # breaks b, b + 1, ...: the bin by floor, no search
-        native.unit_bins(log_density, family.breaks[:, 0].contiguous(), family.bins, data.xt,
-                         data.missing, family.var, out)
+    a = leaf.arrays
+    if leaf.kind == "gaussian":
+        native.gaussian(a["mean"], a["inv_std"], a["offset"], data.xt, data.missing, family.var,
+                        out)
+    elif leaf.kind == "unit_bins":
+        native.unit_bins(a["log_density"], a["first"], a["bins"], data.xt, data.missing,
+                         family.var, out)
     else:
-        native.search_bins(log_density, family.breaks, family.bins, data.xt, data.missing,
+        native.search_bins(a["log_density"], a["breaks"], a["bins"], data.xt, data.missing,
                            family.var, out)
+    return True

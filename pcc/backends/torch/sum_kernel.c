@@ -24,7 +24,6 @@ static const double INVERSE[] = {0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0
 #define MAX(a, b) ((a) > (b) ? (a) : (b))   /* fmax would promote floats */
 #define MAX_FAN_IN 64
 #define ZERO_COLUMN 0   /* the buffer's constant log-1 row (pcc.layering.ZERO) */
-int64_t max_fan_in(void) { return MAX_FAN_IN; }
 
 /* below FLOOR, exp is subnormal: the term is under half an ulp of the max term's 1 */
 #define T float
@@ -33,6 +32,7 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #define BIAS 127
 #define NAME sum_of_products_f32
 #define SUM_TILE sum_tile_f32
+#define INPUT input_f32
 #define ADD_ROWS add_rows_f32
 #define EXP exp_f32
 #define LOG log_f32
@@ -46,6 +46,7 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #undef BIAS
 #undef NAME
 #undef SUM_TILE
+#undef INPUT
 #undef ADD_ROWS
 #undef EXP
 #undef LOG
@@ -58,6 +59,7 @@ int64_t max_fan_in(void) { return MAX_FAN_IN; }
 #define BIAS 1023
 #define NAME sum_of_products_f64
 #define SUM_TILE sum_tile_f64
+#define INPUT input_f64
 #define ADD_ROWS add_rows_f64
 #define EXP exp_f64
 #define LOG log_f64
@@ -98,37 +100,51 @@ static inline T LOG(T x) {
     return (T)e * (T)0.6931471805599453 + 2 * t * series;
 }
 
+/* input f of a sum for examples b0..b0+n-1: its log-weight plus its parts' columns */
+static inline __attribute__((always_inline)) void INPUT(
+        T *vf, const T *buf, int64_t batch, int64_t b0, const int64_t n, const int64_t *ir,
+        int64_t parts, T w) {
+    #pragma omp simd
+    for (int64_t t = 0; t < n; t++) vf[t] = w;
+    for (int64_t p = 0; p < parts; p++) {
+        const int64_t column = ir[p];
+        if (column == ZERO_COLUMN)      /* log 1: padding */
+            continue;
+        const T *x = buf + column * batch + b0;
+        #pragma omp simd
+        for (int64_t t = 0; t < n; t++) vf[t] += x[t];
+    }
+}
+
 /* one row's outputs for examples b0..b0+n-1; inlined twice, for whole tiles (n a constant:
- * loops without remainders) and for the last, partial one */
+ * loops without remainders) and for the last, partial one. Up to MAX_FAN_IN inputs are kept
+ * from the max pass for the sum pass; a wider sum computes its inputs again. */
 static inline __attribute__((always_inline)) void SUM_TILE(
         const T *buf, int64_t batch, int64_t b0, const int64_t n, const int64_t *ir,
         int64_t fan_in, int64_t parts, const T *lw, T *o) {
     T v[MAX_FAN_IN][TILE], m[TILE], s[TILE];
+    const int keep = fan_in <= MAX_FAN_IN;
     #pragma omp simd
     for (int64_t t = 0; t < TILE; t++) { m[t] = -INFINITY; s[t] = 0; }
     int64_t live = 0;   /* inputs of weight 0 (padding, exact zeros) are skipped */
     for (int64_t f = 0; f < fan_in; f++) {
-        const T w = lw[f];
-        if (w == -INFINITY)
+        if (lw[f] == -INFINITY)
             continue;
-        T *vf = v[live++];
-        #pragma omp simd
-        for (int64_t t = 0; t < n; t++) vf[t] = w;
-        for (int64_t p = 0; p < parts; p++) {
-            const int64_t column = ir[f * parts + p];
-            if (column == ZERO_COLUMN)      /* log 1: padding */
-                continue;
-            const T *x = buf + column * batch + b0;
-            #pragma omp simd
-            for (int64_t t = 0; t < n; t++) vf[t] += x[t];
-        }
+        T *vf = v[keep ? live : 0];
+        live++;
+        INPUT(vf, buf, batch, b0, n, ir + f * parts, parts, lw[f]);
         #pragma omp simd
         for (int64_t t = 0; t < n; t++) m[t] = MAX(m[t], vf[t]);
     }
     #pragma omp simd
     for (int64_t t = 0; t < n; t++) m[t] = isinf(m[t]) ? 0 : m[t];
-    for (int64_t f = 0; f < live; f++) {
-        const T *vf = v[f];
+    for (int64_t f = 0; f < (keep ? live : fan_in); f++) {
+        const T *vf = v[keep ? f : 0];
+        if (!keep) {
+            if (lw[f] == -INFINITY)
+                continue;
+            INPUT(v[0], buf, batch, b0, n, ir + f * parts, parts, lw[f]);
+        }
         #pragma omp simd
         for (int64_t t = 0; t < n; t++) {
             /* clamped: EXP builds 2^k in the exponent bits, valid down to FLOOR */

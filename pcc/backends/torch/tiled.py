@@ -1,0 +1,189 @@
+"""The CPU forward pass without autograd as one native call (`tile_kernel.c`), a tile of examples
+at a time.
+
+The steps are those of the fused pass (`fused.py`: kernel sums that add fused products' parts,
+product rows, lookups of sums of leaves) preceded by one step per input family (the leaf
+kernel's Gaussians and histograms, value-table lookups for families of finite domains, or rows
+evaluated beforehand by the family's torch module). The C side runs every step on a tile of
+examples before moving to the next, so the (columns, tile) buffer stays in cache and Python is
+called once per batch, not once per block. Everything the steps read that depends only on the
+parameters (log-weights, value tables, Gaussian and histogram arrays) is made once per
+parameter state: a call with unchanged parameters does no torch work but the data's.
+Circuits with einsum blocks keep the fused pass (their blocks are torch ops).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import torch
+
+import pcc.backends.torch.native_leaves as native_leaves
+from pcc.backends.torch.fused import FusedPass
+from pcc.backends.torch.leaf_rows import LeafRows
+from pcc.backends.torch.native import SumKernel
+from pcc.layering import NEG_INF_COLUMN
+
+KINDS = {"sum": 0, "product": 1, "gaussian": 2, "unit_bins": 3, "search_bins": 4, "lookup": 5,
+         "rows": 6}
+TILE_BYTES = 1 << 19   # the tile's buffer: about the size of one core's L2 cache
+MIN_TILE, MAX_TILE = 64, 512  # whole tiles of the sum kernel's inner loop (64 examples)
+
+
+class Step(ctypes.Structure):
+    """`Step` of tile_kernel.c. Fields by kind: every kind `rows` (outputs) and `start` (its
+    first column); sum `index` (rows, fan-in, parts), `fan_in`, `parts`, `values` log-weights
+    (rows, fan-in); product `index` (rows, parts), `parts`, `columns` (or NULL: start + r);
+    gaussian `var`, `a` mean, `b` 1 / std, `c` offset; unit_bins `values` log densities (rows,
+    width), `width`, `bins`, `a` first break; search_bins the same with `a` the breaks (rows,
+    width + 1); lookup `values` (rows, width) per code, `var`; rows `values` (rows, batch)."""
+    _fields_ = [(name, ctypes.c_int64) for name in
+                ("kind", "rows", "start", "fan_in", "parts", "width")] + \
+               [(name, ctypes.c_void_p) for name in
+                ("index", "var", "columns", "bins", "values", "a", "b", "c")]
+
+
+class TiledPass:
+    """A program for `run_program`, bound to one parameter state at a time (`bind`)."""
+
+    def __init__(self, fused: FusedPass, leaf_rows: LeafRows, columns: int,
+                 root: tuple[int, int], num_vars: int, kernel: SumKernel):
+        assert all(step.index is not None for step in fused.steps), "einsum blocks run in torch"
+        self.fused, self.leaf_rows, self.kernel = fused, leaf_rows, kernel
+        self.columns, self.root, self.num_vars = columns, root, num_vars
+        self.state: tuple | None = None
+        self.steps: ctypes.Array[Step] | None = None
+        self.keep: list[torch.Tensor] = []        # every tensor the steps point into
+        # families evaluated beforehand, per call, by their torch module
+        self.by_rows = [not tabled and not native_leaves.evaluates(family)
+                        for family, tabled in zip(leaf_rows.families, leaf_rows.tabled)]
+        self.rows_steps: list[tuple[int, int]] = []  # (step, family) of those
+        self.uses_codes = False
+        self.work: list[torch.Tensor] = []
+
+    @staticmethod
+    def possible(fused: FusedPass) -> bool:
+        """Whether every block of the fused pass is a native step (no einsum block)."""
+        return all(step.index is not None for step in fused.steps)
+
+    def bind(self, state: tuple, log_ws: list[torch.Tensor | None], dtype: torch.dtype) -> None:
+        """Build the step array for the current parameters (`state` names them: nothing is
+        rebuilt while it is unchanged); `log_ws` as `Program.expand` gives them."""
+        if state == self.state:
+            return
+        keep: list[torch.Tensor] = []
+
+        def ptr(t: torch.Tensor | None) -> int:
+            if t is None:
+                return 0
+            assert t.is_contiguous()
+            keep.append(t)
+            return t.data_ptr()
+
+        steps: list[Step] = []
+        self.rows_steps, self.uses_codes = [], False
+        k = self.leaf_rows.table_k
+        row = NEG_INF_COLUMN + 1
+        for f, (family, tabled) in enumerate(zip(self.leaf_rows.families, self.leaf_rows.tabled)):
+            units = len(family.var)
+            leaf = None if tabled or self.by_rows[f] else native_leaves.native_leaf(family, dtype)
+            step = Step(rows=units, start=row, var=ptr(family.var))
+            if tabled:
+                table = family.value_table(k).to(dtype).contiguous()
+                step.kind, step.values, step.width = KINDS["lookup"], ptr(table), k + 1
+                self.uses_codes = True
+            elif self.by_rows[f]:
+                step.kind = KINDS["rows"]
+                self.rows_steps.append((len(steps), f))
+            else:
+                assert leaf is not None
+                a = leaf.arrays
+                step.kind = KINDS[leaf.kind]
+                if leaf.kind == "gaussian":
+                    step.a, step.b, step.c = ptr(a["mean"]), ptr(a["inv_std"]), ptr(a["offset"])
+                else:
+                    density = a["log_density"]
+                    step.values, step.width = ptr(density), density.shape[1]
+                    step.bins = ptr(a["bins"])
+                    step.a = ptr(a["first"] if leaf.kind == "unit_bins" else a["breaks"])
+            steps.append(step)
+            row += units
+        tables = None
+        for fused_step in self.fused.steps:
+            op, log_w, index = fused_step.op, log_ws[fused_step.position], fused_step.index
+            assert index is not None
+            step = Step(rows=index.shape[0], start=op.start, index=ptr(index))
+            if fused_step.var is not None:  # a sum of one variable's leaves, by its codes
+                assert log_w is not None
+                if tables is None:
+                    tables = self.leaf_rows.column_tables(dtype, index.device)
+                values = torch.logsumexp(log_w[:, :, None] + tables[index], 1).contiguous()
+                step.kind, step.values, step.width = KINDS["lookup"], ptr(values), values.shape[1]
+                step.var, step.index = ptr(fused_step.var), 0
+                self.uses_codes = True
+            elif log_w is not None:
+                step.kind, step.fan_in, step.parts = KINDS["sum"], index.shape[1], index.shape[2]
+                step.values = ptr(log_w.contiguous())
+            else:
+                step.kind, step.parts = KINDS["product"], index.shape[1]
+                step.columns = ptr(fused_step.columns)
+            steps.append(step)
+        self.steps = (Step * len(steps))(*steps)
+        self.keep, self.state = keep, state
+
+    def bytes_per_row(self, itemsize: int) -> int:
+        """Memory one example needs in a call (outside the fixed tile buffers): its data and
+        mask, its root values, and the rows of families evaluated beforehand."""
+        rows = sum(len(family.var) for family, by_rows in zip(self.leaf_rows.families,
+                                                               self.by_rows) if by_rows)
+        return self.num_vars * 9 + (self.root[1] - self.root[0] + rows) * itemsize
+
+    def tile(self, itemsize: int) -> int:
+        """Examples per tile: the buffer within TILE_BYTES, a multiple of 64."""
+        fit = TILE_BYTES // (self.columns * itemsize) // MIN_TILE * MIN_TILE
+        return min(MAX_TILE, max(MIN_TILE, fit))
+
+    def run(self, x: torch.Tensor, missing: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """(rows, root units) root values of the bound program for `x`, `missing` as
+        `domains.prepare` gives them (CPU)."""
+        assert self.steps is not None, "bind first"
+        batch = x.shape[0]
+        start, stop = self.root
+        out = torch.empty((batch, stop - start), dtype=dtype)
+        if batch == 0:
+            return out
+        x = x.contiguous()
+        mask = missing.contiguous() if bool(missing.any()) else None
+        rows = []
+        for position, f in self.rows_steps:  # families the kernels do not evaluate
+            family = self.leaf_rows.families[f]
+            values = family(x, missing).to(dtype).contiguous()
+            rows.append(values)
+            self.steps[position].values = values.data_ptr()
+        itemsize = out.element_size()
+        tile = min(self.tile(itemsize), -(-batch // MIN_TILE) * MIN_TILE)
+        # the tile's buffer, then its values (float64), codes (int64) and mask (bytes)
+        work_bytes = self.columns * tile * itemsize + self.num_vars * tile * 17
+        function = self.kernel.functions["run_program", dtype]
+        code_k = self.leaf_rows.table_k if self.uses_codes else -1
+        tiles = -(-batch // tile)
+
+        def part(first: int, last: int) -> None:
+            work = self._work(first // max(1, -(-tiles // max(1, torch.get_num_threads()))),
+                              work_bytes)
+            function(self.steps, len(self.steps), x.data_ptr(),
+                     0 if mask is None else mask.data_ptr(), batch, self.num_vars,
+                     first * tile, min(last * tile, batch), tile, self.columns, code_k,
+                     work.data_ptr(), start, stop - start, out.data_ptr())
+
+        self.kernel.split(tiles, tiles * tile * self.columns, part)
+        del rows
+        return out
+
+    def _work(self, slot: int, nbytes: int) -> torch.Tensor:
+        """Work memory of one thread's share (kept across calls: fresh pages cost faults)."""
+        while len(self.work) <= slot:
+            self.work.append(torch.empty(0, dtype=torch.float64))
+        if self.work[slot].numel() * 8 < nbytes:
+            self.work[slot] = torch.empty(-(-nbytes // 8), dtype=torch.float64)
+        return self.work[slot]
