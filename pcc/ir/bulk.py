@@ -41,6 +41,7 @@ def group_table(code: np.ndarray, units: np.ndarray, ptr: np.ndarray, child: np.
         raise ValueError(f"group table: {n} codes, {len(units)} units, {len(ptr)} pointers "
                          f"(expected {n + 1}) and {len(child)} children (pointers end at "
                          f"{ptr[-1] if len(ptr) else None})")
+    _check_codes(code)
     is_sum = code >= DENSE
     if cols is None:
         nchild = np.diff(ptr)
@@ -88,10 +89,7 @@ def circuit_from_table(table: GroupTable, inputs: Sequence[Input], domains: Sequ
 def _check_fields(table: GroupTable, inputs: Sequence[Input],
                   origins: Sequence[str | None]) -> None:
     code, units = table.code, table.units
-    bad_code = np.flatnonzero((code < INPUT) | (code > MIXING))
-    if len(bad_code):
-        raise ValueError(f"group #{bad_code[0]}: op code {code[bad_code[0]]} is not one of "
-                         f"{INPUT}..{MIXING}")
+    _check_codes(code)
     bad_units = np.flatnonzero(units < 1)
     if len(bad_units):
         g = int(bad_units[0])
@@ -105,6 +103,13 @@ def _check_fields(table: GroupTable, inputs: Sequence[Input],
         if group.id != row or group.units != units[row]:
             raise ValueError(f"input #{group.id} ({group.units} units) given for row {row} "
                              f"({int(units[row])} units)")
+
+
+def _check_codes(code: np.ndarray) -> None:
+    bad = np.flatnonzero((code < INPUT) | (code > MIXING))
+    if len(bad):
+        raise ValueError(f"group #{bad[0]}: op code {code[bad[0]]} is not one of "
+                         f"{INPUT}..{MIXING}")
 
 
 def _groups(t: GroupTable, inputs: Sequence[Input], origins: Sequence[str | None]) -> list[Group]:
