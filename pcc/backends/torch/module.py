@@ -79,7 +79,9 @@ class CompiledCircuit(nn.Module):
         self.leaf_rows = LeafRows(families, [d.size for d in self.circuit.domains], dtype)
         self._fused: FusedPass | None = None  # the CPU pass with the native kernel
         self._tiled: TiledPass | None = None  # the same as one native call
-        self._weights: tuple[tuple, list[torch.Tensor]] | None = None  # by parameter state
+        self._weights: tuple[int, list[torch.Tensor]] | None = None  # by parameter state
+        self._snapshot: list[torch.Tensor] | None = None  # the parameters at state `_state`
+        self._state = 0
 
     @property
     def device(self) -> torch.device:
@@ -209,13 +211,18 @@ class CompiledCircuit(nn.Module):
         """Whether a pass now must record autograd (a backward may follow)."""
         return torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
 
-    def _parameter_state(self) -> tuple:
-        """What the parameters are now: each tensor's storage and in-place version (an
-        optimizer step, EM or `load_state_dict` changes one of them)."""
+    def _parameter_state(self) -> int:
+        """A number that changes whenever a parameter's values do: they are compared with a copy
+        kept from the last change (writes through `.data` bump no version counter)."""
         tensors = [*self.parameters(), *(b for f in self.family_list for b in f.buffers())]
-        return tuple((t.data_ptr(), t._version) for t in tensors)
+        same = self._snapshot is not None and len(tensors) == len(self._snapshot) and all(
+            t.device == c.device and torch.equal(t, c) for t, c in zip(tensors, self._snapshot))
+        if not same:
+            self._snapshot = [t.detach().clone() for t in tensors]
+            self._state += 1
+        return self._state
 
-    def _log_weights(self, state: tuple) -> list[torch.Tensor]:
+    def _log_weights(self, state: int) -> list[torch.Tensor]:
         """Every weight table's log-weights (no autograd), made again only when `state`
         (`_parameter_state`) changed."""
         if self._weights is None or self._weights[0] != state:

@@ -51,7 +51,7 @@ class TiledPass:
         assert all(step.index is not None for step in fused.steps), "einsum blocks run in torch"
         self.fused, self.leaf_rows, self.kernel = fused, leaf_rows, kernel
         self.columns, self.root, self.num_vars = columns, root, num_vars
-        self.state: tuple | None = None
+        self.state: int | None = None
         self.steps: ctypes.Array[Step] | None = None
         self.keep: list[torch.Tensor] = []        # every tensor the steps point into
         # families evaluated beforehand, per call, by their torch module
@@ -66,7 +66,7 @@ class TiledPass:
         """Whether every block of the fused pass is a native step (no einsum block)."""
         return all(step.index is not None for step in fused.steps)
 
-    def bind(self, state: tuple, log_ws: list[torch.Tensor | None], dtype: torch.dtype) -> None:
+    def bind(self, state: int, log_ws: list[torch.Tensor | None], dtype: torch.dtype) -> None:
         """Build the step array for the current parameters (`state` names them: nothing is
         rebuilt while it is unchanged); `log_ws` as `Program.expand` gives them."""
         if state == self.state:
