@@ -115,13 +115,26 @@ void UNIT_BINS(const T *log_density, int64_t width, const double *first, const i
 }
 
 /* leaves by value table: out[r, b] = table[r, codes[var[r], b]] (a value table per unit, each
- * variable's values coded 0..width-1) */
+ * variable's values coded 0..width-1). Narrow tables (binary variables: 0, 1, missing) are
+ * read by one vectorized select per value, which beats a gather per entry. */
+#define SELECT_WIDTH 8
 void LOOKUP(const T *table, int64_t width, const int64_t *codes, int64_t batch,
             const int64_t *var, int64_t rows, T *out) {
     for (int64_t r = 0; r < rows; r++) {
         const int64_t *c = codes + var[r] * batch;
         const T *t = table + r * width;
         T *o = out + r * batch;
+        if (width <= SELECT_WIDTH) {
+            const T first = t[0];
+            #pragma omp simd
+            for (int64_t b = 0; b < batch; b++) o[b] = first;
+            for (int64_t j = 1; j < width; j++) {
+                const T value = t[j];
+                #pragma omp simd
+                for (int64_t b = 0; b < batch; b++) o[b] = c[b] == j ? value : o[b];
+            }
+            continue;
+        }
         #pragma omp simd
         for (int64_t b = 0; b < batch; b++) o[b] = t[c[b]];
     }

@@ -82,10 +82,23 @@ class CompiledCircuit(nn.Module):
         self._weights: tuple[int, list[torch.Tensor]] | None = None  # by parameter state
         self._snapshot: list[torch.Tensor] | None = None  # the parameters at state `_state`
         self._state = 0
+        self._listed: list[torch.Tensor] | None = None  # `_tensors`
 
     @property
     def device(self) -> torch.device:
-        return next(iter(self.buffers())).device
+        return self._tensors()[-1].device
+
+    def _tensors(self) -> list[torch.Tensor]:
+        """The parameters, then the input families' buffers (never empty: every circuit has an
+        input), listed once (walking the modules costs more than a small pass)."""
+        if self._listed is None:
+            self._listed = [*self.parameters(),
+                            *(b for f in self.family_list for b in f.buffers())]
+        return self._listed
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        self._listed = None  # .to(), .double(), ... may give the buffers new tensors
+        return super()._apply(fn, recurse)
 
     # -- evaluation ----------------------------------------------------------------------------
     def forward(self, x: object, mask: object = None) -> torch.Tensor:
@@ -209,12 +222,12 @@ class CompiledCircuit(nn.Module):
 
     def _autograd(self) -> bool:
         """Whether a pass now must record autograd (a backward may follow)."""
-        return torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
+        return torch.is_grad_enabled() and any(t.requires_grad for t in self._tensors())
 
     def _parameter_state(self) -> int:
         """A number that changes whenever a parameter's values do: they are compared with a copy
         kept from the last change (writes through `.data` bump no version counter)."""
-        tensors = [*self.parameters(), *(b for f in self.family_list for b in f.buffers())]
+        tensors = self._tensors()
         same = self._snapshot is not None and len(tensors) == len(self._snapshot) and all(
             t.device == c.device and torch.equal(t, c) for t, c in zip(tensors, self._snapshot))
         if not same:

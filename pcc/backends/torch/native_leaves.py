@@ -19,6 +19,7 @@ from pcc.backends.torch.families import Family, Gaussian, Histogram
 from pcc.backends.torch.native import kernel
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
+MAX_UNIT_BINS = 4096  # a histogram of integer breaks wider than this keeps the search
 
 
 class LeafData:
@@ -66,13 +67,39 @@ def native_leaf(family: Family, dtype: torch.dtype) -> NativeLeaf | None:
                 "inv_std": torch.exp(-log_std).contiguous(),
                 "offset": (-log_std - HALF_LOG_TWO_PI).contiguous()})
         if isinstance(family, Histogram):
-            arrays = {"log_density": family._log_density().detach().to(dtype).contiguous(),
-                      "bins": family.bins}
+            log_density = family._log_density().detach().to(dtype)
+            arrays = {"log_density": log_density.contiguous(), "bins": family.bins}
             if family.unit_bins:  # breaks b, b + 1, ...: the bin by floor, no search
                 return NativeLeaf("unit_bins", {**arrays,
                                                 "first": family.breaks[:, 0].contiguous()})
+            unit = _as_unit_bins(family.breaks, family.bins, log_density)
+            if unit is not None:
+                return NativeLeaf("unit_bins", unit)
             return NativeLeaf("search_bins", {**arrays, "breaks": family.breaks})
     return None
+
+
+def _as_unit_bins(breaks: torch.Tensor, bins: torch.Tensor, log_density: torch.Tensor
+                  ) -> dict[str, torch.Tensor] | None:
+    """Histograms whose breaks are all integers (spn-compiler's [0, 1, 2, 4, 74, 75], say) as
+    bins [b, b + 1): for any x, the last break <= x is the last one <= floor(x), so each unit
+    bin takes its histogram bin's density and no search is needed. None where a break is not
+    an integer or the unit bins would exceed MAX_UNIT_BINS per row."""
+    first = breaks[:, 0]
+    last = breaks.gather(1, bins[:, None])[:, 0]
+    finite = torch.isfinite(breaks)
+    if not bool((torch.where(finite, breaks, 0.0) == torch.floor(torch.where(finite, breaks, 0.0))).all()):
+        return None
+    span = (last - first).long()
+    width = int(span.max()) if len(span) else 0
+    if width > MAX_UNIT_BINS:
+        return None
+    points = first[:, None] + torch.arange(width, dtype=torch.float64)[None, :]
+    bin = torch.searchsorted(breaks, points.contiguous(), right=True) - 1
+    inside = (bin >= 0) & (bin < bins[:, None])
+    values = log_density.gather(1, bin.clamp(0, log_density.shape[1] - 1))
+    density = torch.where(inside, values, float("-inf")).contiguous()
+    return {"log_density": density, "bins": span, "first": first.contiguous()}
 
 
 def write(family: Family, data: LeafData, out: torch.Tensor) -> bool:
