@@ -244,9 +244,12 @@ class CompiledCircuit(nn.Module):
 
     def _tiled_pass(self) -> TiledPass | None:
         """The one-call native pass (`tiled.py`), or None where a block runs in torch (einsum
-        blocks), there is no kernel, the model is not on the CPU, or `PCC_TILED=0`."""
+        blocks), the circuit is too large for tiles, there is no kernel, the model is not on
+        the CPU, or `PCC_TILED=0`."""
         fused = self._fused_pass()
-        if fused is None or not TiledPass.possible(fused) or os.environ.get("PCC_TILED") == "0":
+        itemsize = torch.finfo(self.dtype).bits // 8
+        if fused is None or os.environ.get("PCC_TILED") == "0" or \
+                not TiledPass.possible(fused, self.plan.num_columns, itemsize):
             return None
         if self._tiled is None:
             self._tiled = TiledPass(fused, self.leaf_rows, self.plan.num_columns,
