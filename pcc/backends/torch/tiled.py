@@ -151,7 +151,8 @@ class TiledPass:
     def run(self, x: torch.Tensor, missing: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """(rows, root units) root values of the bound program for `x`, `missing` as
         `domains.prepare` gives them (CPU)."""
-        assert self.steps is not None, "bind first"
+        steps = self.steps
+        assert steps is not None, "bind first"
         batch = x.shape[0]
         start, stop = self.root
         out = torch.empty((batch, stop - start), dtype=dtype)
@@ -164,7 +165,7 @@ class TiledPass:
             family = self.leaf_rows.families[f]
             values = family(x, missing).to(dtype).contiguous()
             rows.append(values)
-            self.steps[position].values = values.data_ptr()
+            steps[position].values = values.data_ptr()
         itemsize = out.element_size()
         tile = min(self.tile(itemsize), -(-batch // MIN_TILE) * MIN_TILE)
         # the tile's buffer, then its values (float64), codes (int64) and mask (bytes)
@@ -172,11 +173,11 @@ class TiledPass:
         function = self.kernel.functions["run_program", dtype]
         code_k = self.leaf_rows.table_k if self.uses_codes else -1
         tiles = -(-batch // tile)
+        share = -(-tiles // min(torch.get_num_threads(), tiles))  # tiles per thread (`split`)
 
         def part(first: int, last: int) -> None:
-            work = self._work(first // max(1, -(-tiles // max(1, torch.get_num_threads()))),
-                              work_bytes)
-            function(self.steps, len(self.steps), x.data_ptr(),
+            work = self._work(first // share, work_bytes)  # each thread its own
+            function(steps, len(steps), x.data_ptr(),
                      0 if mask is None else mask.data_ptr(), batch, self.num_vars,
                      first * tile, min(last * tile, batch), tile, self.columns, code_k,
                      work.data_ptr(), start, stop - start, out.data_ptr())
