@@ -33,6 +33,9 @@ static const double INVERSE[] = {0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0
 #define NAME sum_of_products_f32
 #define SUM_TILE sum_tile_f32
 #define INPUT input_f32
+#define SUM_WIDE_TILE sum_wide_tile_f32
+#define ADD_EXP add_exp_f32
+#define FINISH finish_f32
 #define ADD_ROWS add_rows_f32
 #define EXP exp_f32
 #define LOG log_f32
@@ -47,6 +50,9 @@ static const double INVERSE[] = {0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0
 #undef NAME
 #undef SUM_TILE
 #undef INPUT
+#undef SUM_WIDE_TILE
+#undef ADD_EXP
+#undef FINISH
 #undef ADD_ROWS
 #undef EXP
 #undef LOG
@@ -60,6 +66,9 @@ static const double INVERSE[] = {0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0
 #define NAME sum_of_products_f64
 #define SUM_TILE sum_tile_f64
 #define INPUT input_f64
+#define SUM_WIDE_TILE sum_wide_tile_f64
+#define ADD_EXP add_exp_f64
+#define FINISH finish_f64
 #define ADD_ROWS add_rows_f64
 #define EXP exp_f64
 #define LOG log_f64
@@ -75,8 +84,9 @@ static inline T EXP(T x) {
     const T k = nearbyint(x * (T)1.4426950408889634);
     const T r = (x - k * (T)0.693145751953125) - k * (T)1.428606820309417e-06;
     T p = 1;
+    #pragma GCC unroll 16
     for (int i = EXP_DEGREE; i >= 1; i--) p = 1 + p * r * (T)INVERSE[i];
-    const BITS bits = (BITS)((int64_t)k + BIAS) << MANTISSA;
+    const BITS bits = (BITS)((int32_t)k + BIAS) << MANTISSA;   /* int32: vector converts */
     T scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
@@ -87,15 +97,16 @@ static inline T EXP(T x) {
 static inline T LOG(T x) {
     BITS bits;
     memcpy(&bits, &x, sizeof bits);
-    int64_t e = (int64_t)(bits >> MANTISSA) - BIAS;
+    int32_t e = (int32_t)(bits >> MANTISSA) - BIAS;
     bits = (bits & (((BITS)1 << MANTISSA) - 1)) | ((BITS)BIAS << MANTISSA);
     T m;
     memcpy(&m, &bits, sizeof m);
-    const int64_t big = m > (T)1.4142135623730951;
+    const int32_t big = m > (T)1.4142135623730951;
     m = big ? m * (T)0.5 : m;
     e += big;
     const T t = (m - 1) / (m + 1), t2 = t * t;
     T series = 0;
+    #pragma GCC unroll 16
     for (int i = LOG_DEGREE; i >= 0; i--) series = (T)1 / (T)(2 * i + 1) + t2 * series;
     return (T)e * (T)0.6931471805599453 + 2 * t * series;
 }
@@ -116,61 +127,96 @@ static inline __attribute__((always_inline)) void INPUT(
     }
 }
 
+/* s += exp(v - m), terms whose exp would be subnormal adding 0 */
+static inline __attribute__((always_inline)) void ADD_EXP(T *s, const T *v, const T *m,
+                                                          const int64_t n) {
+    #pragma omp simd
+    for (int64_t t = 0; t < n; t++) {
+        /* clamped: EXP builds 2^k in the exponent bits, valid down to FLOOR */
+        const T d = v[t] - m[t];
+        const T e = EXP(MAX(d, FLOOR));
+        s[t] += d < FLOOR ? 0 : e;
+    }
+}
+
+/* o = log s + m, or log 0 where no input was live (s is 0 or >= 1) */
+static inline __attribute__((always_inline)) void FINISH(const T *s, const T *m,
+                                                         const int64_t n, T *o) {
+    #pragma omp simd
+    for (int64_t t = 0; t < n; t++) {
+        const T l = LOG(MAX(s[t], (T)1)) + m[t];
+        o[t] = s[t] > 0 ? l : -INFINITY;
+    }
+}
+
 /* one row's outputs for examples b0..b0+n-1; inlined twice, for whole tiles (n a constant:
- * loops without remainders) and for the last, partial one. Up to MAX_FAN_IN inputs are kept
- * from the max pass for the sum pass; a wider sum computes its inputs again. */
+ * loops without remainders) and for the last, partial one. The inputs are kept from the max
+ * pass for the sum pass (fan_in <= MAX_FAN_IN). */
 static inline __attribute__((always_inline)) void SUM_TILE(
         const T *buf, int64_t batch, int64_t b0, const int64_t n, const int64_t *ir,
         int64_t fan_in, int64_t parts, const T *lw, T *o) {
     T v[MAX_FAN_IN][TILE], m[TILE], s[TILE];
-    const int keep = fan_in <= MAX_FAN_IN;
     #pragma omp simd
     for (int64_t t = 0; t < TILE; t++) { m[t] = -INFINITY; s[t] = 0; }
     int64_t live = 0;   /* inputs of weight 0 (padding, exact zeros) are skipped */
     for (int64_t f = 0; f < fan_in; f++) {
         if (lw[f] == -INFINITY)
             continue;
-        T *vf = v[keep ? live : 0];
-        live++;
+        T *vf = v[live++];
         INPUT(vf, buf, batch, b0, n, ir + f * parts, parts, lw[f]);
         #pragma omp simd
         for (int64_t t = 0; t < n; t++) m[t] = MAX(m[t], vf[t]);
     }
     #pragma omp simd
     for (int64_t t = 0; t < n; t++) m[t] = isinf(m[t]) ? 0 : m[t];
-    for (int64_t f = 0; f < (keep ? live : fan_in); f++) {
-        const T *vf = v[keep ? f : 0];
-        if (!keep) {
-            if (lw[f] == -INFINITY)
-                continue;
-            INPUT(v[0], buf, batch, b0, n, ir + f * parts, parts, lw[f]);
-        }
+    for (int64_t f = 0; f < live; f++)
+        ADD_EXP(s, v[f], m, n);
+    FINISH(s, m, n, o);
+}
+
+/* the same for a wider sum: its inputs are computed again for the sum pass */
+static inline __attribute__((always_inline)) void SUM_WIDE_TILE(
+        const T *buf, int64_t batch, int64_t b0, const int64_t n, const int64_t *ir,
+        int64_t fan_in, int64_t parts, const T *lw, T *o) {
+    T v[TILE], m[TILE], s[TILE];
+    #pragma omp simd
+    for (int64_t t = 0; t < TILE; t++) { m[t] = -INFINITY; s[t] = 0; }
+    for (int64_t f = 0; f < fan_in; f++) {
+        if (lw[f] == -INFINITY)
+            continue;
+        INPUT(v, buf, batch, b0, n, ir + f * parts, parts, lw[f]);
         #pragma omp simd
-        for (int64_t t = 0; t < n; t++) {
-            /* clamped: EXP builds 2^k in the exponent bits, valid down to FLOOR */
-            const T d = vf[t] - m[t];
-            const T e = EXP(MAX(d, FLOOR));
-            s[t] += d < FLOOR ? 0 : e;
-        }
+        for (int64_t t = 0; t < n; t++) m[t] = MAX(m[t], v[t]);
     }
     #pragma omp simd
-    for (int64_t t = 0; t < n; t++) {
-        const T l = LOG(MAX(s[t], (T)1)) + m[t];   /* s is 0 or >= 1 */
-        o[t] = s[t] > 0 ? l : -INFINITY;            /* no live input: log 0 */
+    for (int64_t t = 0; t < n; t++) m[t] = isinf(m[t]) ? 0 : m[t];
+    for (int64_t f = 0; f < fan_in; f++) {
+        if (lw[f] == -INFINITY)
+            continue;
+        INPUT(v, buf, batch, b0, n, ir + f * parts, parts, lw[f]);
+        ADD_EXP(s, v, m, n);
     }
+    FINISH(s, m, n, o);
 }
 
 void NAME(const T *buf, int64_t batch, const int64_t *idx, int64_t rows,
           int64_t fan_in, int64_t parts, const T *logw, T *out) {
     for (int64_t r = 0; r < rows; r++) {
         const int64_t *ir = idx + r * fan_in * parts;
+        const T *lw = logw + r * fan_in;
+        T *o = out + r * batch;
         int64_t b0 = 0;
+        if (fan_in > MAX_FAN_IN) {
+            for (; b0 + TILE <= batch; b0 += TILE)
+                SUM_WIDE_TILE(buf, batch, b0, TILE, ir, fan_in, parts, lw, o + b0);
+            if (b0 < batch)
+                SUM_WIDE_TILE(buf, batch, b0, batch - b0, ir, fan_in, parts, lw, o + b0);
+            continue;
+        }
         for (; b0 + TILE <= batch; b0 += TILE)
-            SUM_TILE(buf, batch, b0, TILE, ir, fan_in, parts, logw + r * fan_in,
-                     out + r * batch + b0);
+            SUM_TILE(buf, batch, b0, TILE, ir, fan_in, parts, lw, o + b0);
         if (b0 < batch)
-            SUM_TILE(buf, batch, b0, batch - b0, ir, fan_in, parts, logw + r * fan_in,
-                     out + r * batch + b0);
+            SUM_TILE(buf, batch, b0, batch - b0, ir, fan_in, parts, lw, o + b0);
     }
 }
 
