@@ -101,10 +101,13 @@ void UNIT_BINS(const T *log_density, int64_t width, const double *first, const i
         const double *x = xt + var[r] * batch;
         const T *d = log_density + r * width;
         T *o = out + r * batch;
+        const double low = first[r], count = (double)bins[r];
+        #pragma omp simd
         for (int64_t b = 0; b < batch; b++) {
-            const double k = floor(x[b]) - first[r];
-            const int inside = k >= 0 && k < (double)bins[r];
-            const T value = d[inside ? (int64_t)k : 0];
+            const double k = floor(x[b]) - low;
+            const int inside = k >= 0 && k < count;
+            /* an int32 index: AVX2 converts and gathers those, not int64 */
+            const T value = d[(int32_t)(inside ? k : 0)];
             o[b] = inside ? value : (T)-INFINITY;
         }
         if (missing) {
