@@ -16,17 +16,20 @@
 #define SEARCH_BINS search_bins_f32
 #define UNIT_BINS unit_bins_f32
 #define LOOKUP lookup_f32
+#define LOOKUP32 lookup32_f32
 #include "leaf_kernel.c"
 #undef T
 #undef GAUSSIAN
 #undef SEARCH_BINS
 #undef UNIT_BINS
 #undef LOOKUP
+#undef LOOKUP32
 #define T double
 #define GAUSSIAN gaussian_f64
 #define SEARCH_BINS search_bins_f64
 #define UNIT_BINS unit_bins_f64
 #define LOOKUP lookup_f64
+#define LOOKUP32 lookup32_f64
 #include "leaf_kernel.c"
 
 #else
@@ -118,28 +121,41 @@ void UNIT_BINS(const T *log_density, int64_t width, const double *first, const i
 }
 
 /* leaves by value table: out[r, b] = table[r, codes[var[r], b]] (a value table per unit, each
- * variable's values coded 0..width-1). Narrow tables (binary variables: 0, 1, missing) are
- * read by one vectorized select per value, which beats a gather per entry. */
+ * variable's values coded 0..width-1), for int64 codes (LOOKUP, from torch) and int32 codes
+ * (LOOKUP32, the tile kernel's: AVX2 gathers by int32 indices only). Narrow tables (binary
+ * variables: 0, 1, missing) are read by one vectorized select per value instead. */
 #define SELECT_WIDTH 8
+#define LOOKUP_BODY                                                                           \
+    for (int64_t r = 0; r < rows; r++) {                                                      \
+        const CODE *c = codes + var[r] * batch;                                               \
+        const T *t = table + r * width;                                                       \
+        T *o = out + r * batch;                                                               \
+        if (width <= SELECT_WIDTH) {                                                          \
+            const T first = t[0];                                                             \
+            _Pragma("omp simd")                                                               \
+            for (int64_t b = 0; b < batch; b++) o[b] = first;                                 \
+            for (CODE j = 1; j < width; j++) {                                                \
+                const T value = t[j];                                                         \
+                _Pragma("omp simd")                                                           \
+                for (int64_t b = 0; b < batch; b++) o[b] = c[b] == j ? value : o[b];          \
+            }                                                                                 \
+            continue;                                                                         \
+        }                                                                                     \
+        _Pragma("omp simd")                                                                   \
+        for (int64_t b = 0; b < batch; b++) o[b] = t[c[b]];                                   \
+    }
 void LOOKUP(const T *table, int64_t width, const int64_t *codes, int64_t batch,
             const int64_t *var, int64_t rows, T *out) {
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t *c = codes + var[r] * batch;
-        const T *t = table + r * width;
-        T *o = out + r * batch;
-        if (width <= SELECT_WIDTH) {
-            const T first = t[0];
-            #pragma omp simd
-            for (int64_t b = 0; b < batch; b++) o[b] = first;
-            for (int64_t j = 1; j < width; j++) {
-                const T value = t[j];
-                #pragma omp simd
-                for (int64_t b = 0; b < batch; b++) o[b] = c[b] == j ? value : o[b];
-            }
-            continue;
-        }
-        #pragma omp simd
-        for (int64_t b = 0; b < batch; b++) o[b] = t[c[b]];
-    }
+#define CODE int64_t
+    LOOKUP_BODY
+#undef CODE
 }
+void LOOKUP32(const T *table, int64_t width, const int32_t *codes, int64_t batch,
+              const int64_t *var, int64_t rows, T *out) {
+#define CODE int32_t
+    LOOKUP_BODY
+#undef CODE
+}
+#undef LOOKUP_BODY
+#undef SELECT_WIDTH
 #endif

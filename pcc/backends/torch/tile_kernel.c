@@ -44,10 +44,11 @@ void SUFFIX(unit_bins)(const T *, int64_t, const double *, const int64_t *, cons
                        const uint8_t *, int64_t, const int64_t *, int64_t, T *);
 void SUFFIX(search_bins)(const T *, const double *, int64_t, const int64_t *, const double *,
                          const uint8_t *, int64_t, const int64_t *, int64_t, T *);
-void SUFFIX(lookup)(const T *, int64_t, const int64_t *, int64_t, const int64_t *, int64_t, T *);
+void SUFFIX(lookup32)(const T *, int64_t, const int32_t *, int64_t, const int64_t *, int64_t,
+                      T *);
 
 /* examples [begin, end) of x (batch, vars) float64 and missing (the same, uint8, or NULL);
- * work: columns * tile T, then vars * tile doubles, int64 codes and bytes. Rows steps read
+ * work: columns * tile T, then vars * tile doubles, int32 codes and bytes. Rows steps read
  * (rows, batch) arrays. code_k: the code of a missing value in lookups (-1: no lookups). */
 void SUFFIX(run_program)(const Step *steps, int64_t num_steps, const double *x,
                          const uint8_t *missing, int64_t batch, int64_t vars, int64_t begin,
@@ -55,7 +56,7 @@ void SUFFIX(run_program)(const Step *steps, int64_t num_steps, const double *x,
                          void *work, int64_t root_start, int64_t root_units, T *out) {
     T *buf = (T *)work;
     double *xt = (double *)(buf + columns * tile);
-    int64_t *codes = (int64_t *)(xt + vars * tile);
+    int32_t *codes = (int32_t *)(xt + vars * tile);
     uint8_t *mt = (uint8_t *)(codes + vars * tile);
     for (int64_t t = 0; t < tile; t++) {
         buf[t] = 0;                    /* the constant columns: log 1 and log 0 */
@@ -77,10 +78,10 @@ void SUFFIX(run_program)(const Step *steps, int64_t num_steps, const double *x,
                 for (int64_t t = n; t < tile; t++) mv[t] = 0;
             }
             if (code_k >= 0) {
-                int64_t *cv = codes + v * tile;
-                for (int64_t t = 0; t < tile; t++) cv[t] = (int64_t)xv[t];
+                int32_t *cv = codes + v * tile;   /* values of finite domains: < 2^20 */
+                for (int64_t t = 0; t < tile; t++) cv[t] = (int32_t)xv[t];
                 if (missing)
-                    for (int64_t t = 0; t < tile; t++) cv[t] = mv[t] ? code_k : cv[t];
+                    for (int64_t t = 0; t < tile; t++) cv[t] = mv[t] ? (int32_t)code_k : cv[t];
             }
         }
         const uint8_t *m = any_missing ? mt : 0;
@@ -107,7 +108,7 @@ void SUFFIX(run_program)(const Step *steps, int64_t num_steps, const double *x,
                                     s->var, s->rows, o);
                 break;
             case LOOKUP:
-                SUFFIX(lookup)((const T *)s->values, s->width, codes, tile, s->var, s->rows, o);
+                SUFFIX(lookup32)((const T *)s->values, s->width, codes, tile, s->var, s->rows, o);
                 break;
             case ROWS:
                 for (int64_t r = 0; r < s->rows; r++)
