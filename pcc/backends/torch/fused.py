@@ -113,6 +113,13 @@ def fold_leaf_sums(steps: list[Step], column_vars: np.ndarray) -> list[Step]:
     return folded
 
 
+def leaf_sum_values(log_w: torch.Tensor, tables: torch.Tensor, index: torch.Tensor
+                    ) -> torch.Tensor:
+    """A folded sum of leaves (`fold_leaf_sums`) as its value per code of its variable,
+    (rows, codes): log sum_f w_f p_f(code), from the leaf columns' value `tables`."""
+    return torch.logsumexp(log_w[:, :, None] + tables[index], 1).contiguous()
+
+
 class FusedPass:
     """The steps of `fused_steps`, run over the (columns, batch) buffer: kernel sums, native
     product rows, and the blocks' own ops for the rest (whose work memory a batch needs)."""
@@ -136,8 +143,9 @@ class FusedPass:
             op, log_w = step.op, log_ws[step.position]
             if step.var is not None:  # each row's value per code of its variable, looked up
                 assert codes is not None and tables is not None and log_w is not None
-                values = torch.logsumexp(log_w[:, :, None] + tables[step.index], 1)
-                self.kernel.lookup(values.contiguous(), codes, step.var, buf[op.start:op.stop])
+                assert step.index is not None
+                values = leaf_sum_values(log_w, tables, step.index)
+                self.kernel.lookup(values, codes, step.var, buf[op.start:op.stop])
             elif step.index is None:
                 op.fast(buf, buf[op.start:op.stop], program.scratch, log_w)
             elif isinstance(op, SumOp):

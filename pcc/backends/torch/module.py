@@ -181,11 +181,12 @@ class CompiledCircuit(nn.Module):
         with torch.no_grad():
             state = self._parameter_state()
             log_ws = self._log_weights(state)
-            tiled = self._tiled_pass() if semiring == "sum-product" and not keep_buffer else None
+            native = semiring == "sum-product" and not keep_buffer
+            tiled = self._tiled_pass() if native else None
             if tiled is not None:  # the whole pass in one native call, tile by tile
                 tiled.bind(state, program.expand(tuple(log_ws)), self.dtype)
                 return Pass(tiled.run(x, missing, self.dtype), log_ws)
-            fused = self._fused_pass() if semiring == "sum-product" and not keep_buffer else None
+            fused = self._fused_pass() if native else None
             buf, rows = program.buffer(like, x.shape[0], reuse=not keep_buffer)
             codes = self.leaf_rows.codes(x, missing)
             self.leaf_rows.write(x, missing, rows, codes)

@@ -19,7 +19,7 @@ import ctypes
 import torch
 
 import pcc.backends.torch.native_leaves as native_leaves
-from pcc.backends.torch.fused import FusedPass
+from pcc.backends.torch.fused import FusedPass, leaf_sum_values
 from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.native import SumKernel
 from pcc.layering import NEG_INF_COLUMN
@@ -49,7 +49,6 @@ class TiledPass:
 
     def __init__(self, fused: FusedPass, leaf_rows: LeafRows, columns: int,
                  root: tuple[int, int], num_vars: int, kernel: SumKernel):
-        assert all(step.index is not None for step in fused.steps), "einsum blocks run in torch"
         self.fused, self.leaf_rows, self.kernel = fused, leaf_rows, kernel
         self.columns, self.root, self.num_vars = columns, root, num_vars
         self.state: int | None = None
@@ -122,9 +121,9 @@ class TiledPass:
                 assert log_w is not None
                 if tables is None:
                     tables = self.leaf_rows.column_tables(dtype, index.device)
-                values = torch.logsumexp(log_w[:, :, None] + tables[index], 1).contiguous()
+                values = leaf_sum_values(log_w, tables, index)
                 step.kind, step.values, step.width = KINDS["lookup"], ptr(values), values.shape[1]
-                step.var, step.index = ptr(fused_step.var), 0
+                step.var, step.index = ptr(fused_step.var), 0  # a lookup reads no columns
                 self.uses_codes = True
             elif log_w is not None:
                 step.kind, step.fan_in, step.parts = KINDS["sum"], index.shape[1], index.shape[2]
@@ -160,12 +159,10 @@ class TiledPass:
             return out
         x = x.contiguous()
         mask = missing.contiguous() if bool(missing.any()) else None
-        rows = []
-        for position, f in self.rows_steps:  # families the kernels do not evaluate
-            family = self.leaf_rows.families[f]
-            values = family(x, missing).to(dtype).contiguous()
-            rows.append(values)
-            steps[position].values = values.data_ptr()
+        rows = []  # the values of families the kernels do not evaluate, alive for the call
+        for position, f in self.rows_steps:
+            rows.append(self.leaf_rows.families[f](x, missing).to(dtype).contiguous())
+            steps[position].values = rows[-1].data_ptr()
         itemsize = out.element_size()
         tile = min(self.tile(itemsize), -(-batch // MIN_TILE) * MIN_TILE)
         # the tile's buffer, then its values (float64), codes (int32) and mask (bytes)
@@ -183,7 +180,6 @@ class TiledPass:
                      work.data_ptr(), start, stop - start, out.data_ptr())
 
         self.kernel.split(tiles, tiles * tile * self.columns, part)
-        del rows
         return out
 
     def _work(self, slot: int, nbytes: int) -> torch.Tensor:
