@@ -10,6 +10,101 @@
 #ifndef T
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
+
+#ifdef __AVX2__
+#include <immintrin.h>
+/* Value-table rows of up to 32 floats (8 doubles) are read by in-register permutes: the row is
+ * held in vectors of 8 floats (4 doubles), each example's code picks its lane in every vector,
+ * and the vector that holds the code wins. Measured on this machine's EPYC (64-example tiles,
+ * 1,400 rows, ns per value): float rows of 3 / 8 / 18 / 32 values 0.24 / 0.22 / 0.29 / 0.36
+ * against 0.66 / 1.85 / 0.66 / 1.0 by gathers (or, up to 8, one select pass per value); double
+ * rows of 3 / 8 values 0.39 / 0.36 against 0.79 / 2.2, but of 18 values 0.82 against 0.49:
+ * gathers beyond 8 doubles, and beyond 32 floats (64: 0.64 against 0.58). */
+#define PERMUTE_FLOATS 32
+#define PERMUTE_DOUBLES 8
+
+/* a mask of the first n of 8 32-bit lanes: loads of a row's last vector stop at its end
+ * (copying the row to a padded array first stalled each vector's load on the copy's stores) */
+static inline __m256i lanes_below(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(n < 8 ? n : 8)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline __attribute__((always_inline)) void permute_row_f32(
+        const float *row, int64_t width, const int32_t *c, int64_t batch, float *o,
+        const int chunks) {
+    __m256 tv[8];
+    for (int j = 0; j < chunks; j++)
+        tv[j] = _mm256_maskload_ps(row + 8 * j, lanes_below(width - 8 * j));
+    int64_t b = 0;
+    for (; b + 8 <= batch; b += 8) {
+        const __m256i ci = _mm256_loadu_si256((const __m256i *)(c + b));
+        __m256 v = _mm256_permutevar8x32_ps(tv[0], ci);   /* lane = code mod 8 */
+        for (int j = 1; j < chunks; j++) {
+            const __m256i above = _mm256_cmpgt_epi32(ci, _mm256_set1_epi32(8 * j - 1));
+            v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(tv[j], ci),
+                                 _mm256_castsi256_ps(above));
+        }
+        _mm256_storeu_ps(o + b, v);
+    }
+    for (; b < batch; b++) o[b] = row[c[b]];
+}
+
+/* doubles: each is two float lanes, so code c picks lanes 2c and 2c + 1 (mod 8) */
+static inline __attribute__((always_inline)) void permute_row_f64(
+        const double *row, int64_t width, const int32_t *c, int64_t batch, double *o,
+        const int chunks) {
+    __m256 tv[8];
+    for (int j = 0; j < chunks; j++)
+        tv[j] = _mm256_castpd_ps(_mm256_maskload_pd(row + 4 * j, lanes_below(2 * (width - 4 * j))));
+    const __m256i one = _mm256_set1_epi64x(1);
+    int64_t b = 0;
+    for (; b + 4 <= batch; b += 4) {
+        const __m256i cc = _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(c + b)));
+        const __m256i twice = _mm256_slli_epi64(cc, 1);
+        const __m256i lanes = _mm256_or_si256(
+            twice, _mm256_slli_epi64(_mm256_add_epi64(twice, one), 32));
+        __m256 v = _mm256_permutevar8x32_ps(tv[0], lanes);
+        for (int j = 1; j < chunks; j++) {
+            const __m256i above = _mm256_cmpgt_epi64(cc, _mm256_set1_epi64x(4 * j - 1));
+            v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(tv[j], lanes),
+                                 _mm256_castsi256_ps(above));
+        }
+        _mm256_storeu_pd(o + b, _mm256_castps_pd(v));
+    }
+    for (; b < batch; b++) o[b] = row[c[b]];
+}
+
+/* every row; `chunks` a constant in each case, so that the loops over the vectors unroll */
+#define PERMUTE_CASES(NAME, PER)                                                              \
+    static void NAME##_rows(const T *table, int64_t width, const int32_t *codes,             \
+                            int64_t batch, const int64_t *var, int64_t rows, T *out) {       \
+        const int chunks = (int)((width + PER - 1) / PER);                                    \
+        for (int64_t r = 0; r < rows; r++) {                                                  \
+            const T *row = table + r * width;                                                 \
+            const int32_t *c = codes + var[r] * batch;                                        \
+            T *o = out + r * batch;                                                           \
+            switch (chunks) {                                                                 \
+            case 1: NAME(row, width, c, batch, o, 1); break;                                  \
+            case 2: NAME(row, width, c, batch, o, 2); break;                                  \
+            case 3: NAME(row, width, c, batch, o, 3); break;                                  \
+            case 4: NAME(row, width, c, batch, o, 4); break;                                  \
+            case 5: NAME(row, width, c, batch, o, 5); break;                                  \
+            case 6: NAME(row, width, c, batch, o, 6); break;                                  \
+            case 7: NAME(row, width, c, batch, o, 7); break;                                  \
+            default: NAME(row, width, c, batch, o, 8); break;                                 \
+            }                                                                                 \
+        }                                                                                     \
+    }
+#define T float
+PERMUTE_CASES(permute_row_f32, 8)
+#undef T
+#define T double
+PERMUTE_CASES(permute_row_f64, 4)
+#undef T
+#undef PERMUTE_CASES
+#endif
 
 #define T float
 #define GAUSSIAN gaussian_f32
@@ -17,6 +112,8 @@
 #define UNIT_BINS unit_bins_f32
 #define LOOKUP lookup_f32
 #define LOOKUP32 lookup32_f32
+#define PERMUTE_ROWS permute_row_f32_rows
+#define PERMUTE_WIDTH PERMUTE_FLOATS
 #include "leaf_kernel.c"
 #undef T
 #undef GAUSSIAN
@@ -24,12 +121,16 @@
 #undef UNIT_BINS
 #undef LOOKUP
 #undef LOOKUP32
+#undef PERMUTE_ROWS
+#undef PERMUTE_WIDTH
 #define T double
 #define GAUSSIAN gaussian_f64
 #define SEARCH_BINS search_bins_f64
 #define UNIT_BINS unit_bins_f64
 #define LOOKUP lookup_f64
 #define LOOKUP32 lookup32_f64
+#define PERMUTE_ROWS permute_row_f64_rows
+#define PERMUTE_WIDTH PERMUTE_DOUBLES
 #include "leaf_kernel.c"
 
 #else
@@ -124,7 +225,7 @@ void UNIT_BINS(const T *log_density, int64_t width, const double *first, const i
  * variable's values coded 0..width-1), for int64 codes (LOOKUP, from torch) and int32 codes
  * (LOOKUP32, the tile kernel's: AVX2 gathers by int32 indices only). Narrow tables (binary
  * variables: 0, 1, missing) are read by one vectorized select per value instead. */
-#define SELECT_WIDTH 8
+#define SELECT_WIDTH 3   /* 2 select passes; a third costs more than a gather */
 #define LOOKUP_BODY                                                                           \
     for (int64_t r = 0; r < rows; r++) {                                                      \
         const CODE *c = codes + var[r] * batch;                                               \
@@ -152,6 +253,12 @@ void LOOKUP(const T *table, int64_t width, const int64_t *codes, int64_t batch,
 }
 void LOOKUP32(const T *table, int64_t width, const int32_t *codes, int64_t batch,
               const int64_t *var, int64_t rows, T *out) {
+#ifdef __AVX2__
+    if (width <= PERMUTE_WIDTH) {
+        PERMUTE_ROWS(table, width, codes, batch, var, rows, out);
+        return;
+    }
+#endif
 #define CODE int32_t
     LOOKUP_BODY
 #undef CODE

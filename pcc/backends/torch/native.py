@@ -37,7 +37,7 @@ I = ctypes.c_int64
 
 class SumKernel:
     """The loaded library for float32 and float64 CPU tensors: `sums` (fused sums), `products`,
-    and the leaves: `lookup` (by value table), `gaussian`, `unit_bins` and `search_bins`
+    and the leaves: `lookup` (by value table; `lookup32` by int32 codes), `gaussian`, `unit_bins` and `search_bins`
     (histograms). Sums and products are split over torch's CPU threads (ctypes releases the
     GIL)."""
 
@@ -45,6 +45,7 @@ class SumKernel:
         signatures = {"sum_of_products": [P, I, P, I, I, I, P, P],
                       "add_rows": [P, I, P, I, I, P, I],
                       "lookup": [P, I, P, I, P, I, P],
+                      "lookup32": [P, I, P, I, P, I, P],
                       "unit_bins": [P, I, P, P, P, P, I, P, I, P],
                       "gaussian": [P, P, I, P, I, P, P, P, P],
                       "search_bins": [P, P, I, P, P, P, I, P, I, P],
