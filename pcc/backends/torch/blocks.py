@@ -264,16 +264,32 @@ def run_blocks(program: "Program", buf: torch.Tensor, log_ws: list[torch.Tensor 
             block.fast(buf, out, program.scratch, log_w)
 
 
+class LeafGradients:
+    """What gives the gradients of the leaves' parameters in `Evaluate`'s backward, from the
+    gradient of the leaf rows: `params`, the parameters it differentiates (in the order
+    `backward` returns their gradients). The forward pass writes the leaf rows into the
+    buffer without autograd, so no (leaf units, batch) tensor outlives it."""
+
+    params: list[torch.Tensor]
+
+    def backward(self, grad_leaves: torch.Tensor) -> list[torch.Tensor | None]:
+        raise NotImplementedError
+
+
 class Evaluate(torch.autograd.Function):
-    """(buffer, leaves, *log-weights) -> root values; see the module docstring for the
-    backward pass. The buffer's constant and leaf rows hold their values already (`leaves`'
-    values): `leaves` is the tensor whose gradient the backward gives."""
+    """(buffer, leaves, leaf gradients, *log-weights, *leaf parameters) -> root values; see
+    the module docstring for the backward pass. The buffer's constant and leaf rows hold their
+    values already. `leaves`, when not None, is a tensor whose gradient the backward gives
+    (the leaf rows, tapped by EM); `source`, when not None, is a `LeafGradients` that turns
+    the leaf rows' gradient into that of its `params`, passed last."""
 
     @staticmethod
     def forward(ctx, program: "Program", buf: torch.Tensor,  # type: ignore[override]
-                leaves: torch.Tensor, *log_ws: torch.Tensor) -> torch.Tensor:
+                leaves: torch.Tensor | None, source: LeafGradients | None,
+                *tensors: torch.Tensor) -> torch.Tensor:
+        log_ws = tensors[:len(program.weighted)]
         run_blocks(program, buf, program.expand(log_ws))
-        ctx.program, ctx.buf, ctx.num_leaves = program, buf, leaves.shape[0]
+        ctx.program, ctx.buf, ctx.source = program, buf, source
         ctx.save_for_backward(*log_ws)
         start, stop = program.root
         return buf[start:stop].t().clone()  # a copy: the buffer may be reused by the next call
@@ -281,11 +297,11 @@ class Evaluate(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        program, buf = ctx.program, ctx.buf
+        program, buf, source = ctx.program, ctx.buf, ctx.source
         if buf is None:
             raise RuntimeError("pcc: a second backward through one forward pass (retain_graph) "
                                "is not supported: its buffer holds the first one's gradients")
-        ctx.buf = None
+        ctx.buf = ctx.source = None
         log_ws = program.expand(ctx.saved_tensors)
         # the buffer becomes the gradient buffer; the values the blocks' backwards still read
         # are copied out first (every block's outputs, and the inputs of blocks other than
@@ -301,9 +317,12 @@ class Evaluate(torch.autograd.Function):
             g = grad_buf[block.start:block.stop]
             g = torch.where(values[block.start:block.stop] == NEG_INF, 0.0, g)
             grad_ws[i] = block.backward_into(values, grad_buf, log_w, g)
+        del values  # the leaves' parameter gradients need only the leaf rows' gradient
         first = NEG_INF_COLUMN + 1
-        grad_leaves = grad_buf[first:first + ctx.num_leaves]
-        return (None, None, grad_leaves, *[grad_ws[i] for i in program.weighted])
+        grad_leaves = grad_buf[first:first + program.num_leaves]
+        grad_params = source.backward(grad_leaves) if source is not None else []
+        return (None, None, grad_leaves if ctx.needs_input_grad[2] else None, None,
+                *[grad_ws[i] for i in program.weighted], *grad_params)
 
 
 class Program:

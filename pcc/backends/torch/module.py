@@ -14,6 +14,7 @@ from pcc.backends.torch.blocks import (
     BlockOp,
     DenseOp,
     Evaluate,
+    LeafGradients,
     ProductOp,
     Program,
     SumOp,
@@ -169,15 +170,18 @@ class CompiledCircuit(nn.Module):
             program.scratch.release()  # the pass keeps its own buffer for the backward
             log_ws = [table() for table in self.weight_tables()]
             buf, rows = program.buffer(like, x.shape[0], reuse=False)
-            if tap_leaves:
-                self.leaf_rows.write(x, missing, rows)
-                leaves = rows.requires_grad_()
-            else:
-                leaves = self.leaf_rows.differentiable(x, missing)
-                rows.copy_(leaves.detach())
-            root = Evaluate.apply(program, buf, leaves, *log_ws)
-            return Pass(root, log_ws, buf if keep_buffer else None,
-                        leaves if tap_leaves else None)
+            # the leaf rows are written in place without autograd (by lookup or the native
+            # kernel where they can be), as in a pass without one: the backward turns their
+            # gradient into the parameters' (`FamilyGradients`), so no (leaf units, batch)
+            # tensor is kept next to the buffer for it
+            codes = self.leaf_rows.codes(x, missing)
+            self.leaf_rows.write(x, missing, rows, codes)
+            leaves = rows.requires_grad_() if tap_leaves else None
+            source = None if tap_leaves else FamilyGradients(self.leaf_rows, x, missing, codes)
+            params = source.params if source is not None else []
+            root = Evaluate.apply(program, buf, leaves, source if params else None,
+                                  *log_ws, *params)
+            return Pass(root, log_ws, buf if keep_buffer else None, leaves)
         with torch.no_grad():
             state = self._parameter_state()
             log_ws = self._log_weights(state)
@@ -299,6 +303,32 @@ class CompiledCircuit(nn.Module):
     def extra_repr(self) -> str:
         return (f"{len(self.circuit)} groups, {len(self.program.blocks)} blocks, "
                 f"{self.plan.num_columns} columns, dtype={self.dtype}")
+
+
+class FamilyGradients(LeafGradients):
+    """The input families' parameter gradients from the leaf rows' gradient, each family from
+    its own rows (`Family.parameter_grads`); keeps the pass's data and codes for it."""
+
+    def __init__(self, leaf_rows: LeafRows, x: torch.Tensor, missing: torch.Tensor,
+                 codes: torch.Tensor | None):
+        self.x, self.missing, self.codes, self.k = x, missing, codes, leaf_rows.table_k
+        self.parts: list[tuple[Family, int, bool]] = []  # (family, first row, looked up)
+        self.params = []
+        row = 0
+        for family, tabled in zip(leaf_rows.families, leaf_rows.tabled):
+            params = [p for p in family.parameters() if p.requires_grad]
+            if params:
+                self.parts.append((family, row, tabled))
+                self.params += params
+            row += len(family.var)
+
+    def backward(self, grad_leaves: torch.Tensor) -> list[torch.Tensor | None]:
+        grads: list[torch.Tensor | None] = []
+        for family, row, tabled in self.parts:
+            grad = grad_leaves[row:row + len(family.var)]
+            grads += family.parameter_grads(grad, self.x, self.missing,
+                                            self.codes if tabled else None, self.k)
+        return grads
 
 
 def _concatenated_weights(circuit: Circuit) -> np.ndarray:

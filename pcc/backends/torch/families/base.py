@@ -97,6 +97,24 @@ class Family(nn.Module):
             return out
         return _TableLookup.apply(table, codes, self.var)
 
+    def parameter_grads(self, grad: torch.Tensor, x: torch.Tensor, missing: torch.Tensor,
+                        codes: torch.Tensor | None, k: int) -> list[torch.Tensor | None]:
+        """The gradient of <grad, the (rows, batch) log-values> for each parameter in
+        `self.parameters()` that requires grad, in that order (None: it has none): the
+        log-values of `lookup(codes, k)` when `codes` is given, else of `forward(x,
+        missing)`. A lookup's gradient goes through the value table alone; other families
+        are evaluated again under autograd (`Gaussian` has a closed form)."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        if not params:
+            return []
+        with torch.enable_grad():
+            if codes is None:
+                return list(torch.autograd.grad(self(x, missing), params, grad,
+                                                allow_unused=True))
+            table = self.value_table(k).to(self.dtype)
+            grad_table = _table_gradient(codes, self.var, grad, table.shape)
+            return list(torch.autograd.grad(table, params, grad_table, allow_unused=True))
+
     # -- parameters ------------------------------------------------------------------------------
     def get_params(self) -> Tensors:
         """The current parameters, float64 (rows, ...) tensors on the module's device, ragged
@@ -240,7 +258,14 @@ class _TableLookup(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         codes, var = ctx.saved_tensors
-        grad_table = grad.new_zeros(ctx.table_shape)
-        for rows in _slices(len(var), codes.shape[1]):
-            grad_table[rows].scatter_add_(1, codes.index_select(0, var[rows]), grad[rows])
-        return grad_table, None, None
+        return _table_gradient(codes, var, grad, ctx.table_shape), None, None
+
+
+def _table_gradient(codes: torch.Tensor, var: torch.Tensor, grad: torch.Tensor,
+                    shape: torch.Size) -> torch.Tensor:
+    """The gradient of a value table (of `shape`) whose cell (r, codes[var[r], b]) gave entry
+    (r, b) of a lookup, from the lookup's gradient `grad` (rows, batch)."""
+    grad_table = grad.new_zeros(shape)
+    for rows in _slices(len(var), codes.shape[1]):
+        grad_table[rows].scatter_add_(1, codes.index_select(0, var[rows]), grad[rows])
+    return grad_table

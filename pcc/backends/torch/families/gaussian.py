@@ -10,6 +10,8 @@ from torch import nn
 
 from pcc.backends.torch.families.base import Family, Params, Tensors, write
 
+GRADIENT_ELEMENTS = 1 << 18  # (rows x batch) entries of the backward's work arrays per slice
+
 
 class Gaussian(Family):
     name = "gaussian"
@@ -27,6 +29,30 @@ class Gaussian(Family):
 
     def log_prob_owned(self, xs: torch.Tensor) -> torch.Tensor:
         return _GaussianLogProb.apply(xs.to(self.dtype), self.mean, self.log_std)
+
+    def parameter_grads(self, grad: torch.Tensor, x: torch.Tensor, missing: torch.Tensor,
+                        codes: torch.Tensor | None, k: int) -> list[torch.Tensor | None]:
+        """In closed form (`_GaussianLogProb`'s), z made again a slice of rows at a time: no
+        (rows, batch) tensor is kept from the forward pass or made whole here."""
+        if codes is not None:
+            return super().parameter_grads(grad, x, missing, codes, k)
+        with torch.no_grad():
+            mean, inv_std = self.mean.detach(), torch.exp(-self.log_std.detach())
+            xt = x.t().to(self.dtype).contiguous()
+            absent = missing.t().contiguous() if bool(missing.any()) else None
+            grad_mean, grad_log_std = torch.empty_like(mean), torch.empty_like(mean)
+            step = max(1, GRADIENT_ELEMENTS // max(x.shape[0], 1))
+            for start in range(0, len(self.var), step):
+                rows = slice(start, start + step)
+                var = self.var[rows]
+                z = xt.index_select(0, var).sub_(mean[rows, None]).mul_(inv_std[rows, None])
+                g = grad[rows] if absent is None else \
+                    torch.where(absent.index_select(0, var), 0.0, grad[rows])
+                gz = g * z
+                grad_mean[rows] = gz.sum(1) * inv_std[rows]
+                grad_log_std[rows] = gz.mul_(z).sum(1) - g.sum(1)
+        return [g for p, g in ((self.mean, grad_mean), (self.log_std, grad_log_std))
+                if p.requires_grad]
 
     def get_params(self) -> Tensors:
         with torch.no_grad():
