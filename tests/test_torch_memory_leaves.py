@@ -3,6 +3,10 @@ without it does, and keeps no (leaf units, batch) tensor for the backward: the l
 parameter gradients are made there from the leaf rows' gradient (`Family.parameter_grads`,
 by the value table or, for Gaussians, in closed form a slice of rows at a time)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +18,7 @@ from pcc.backends.torch import compile
 from pcc.backends.torch.native import kernel
 from tests.test_torch_backward_memory import rat, rat_data, reference_gradients_agree
 
+ROOT = Path(__file__).resolve().parents[1]
 needs_kernel = pytest.mark.skipif(kernel() is None, reason="no C compiler: torch ops run instead")
 
 
@@ -72,3 +77,19 @@ def test_only_the_parameters_that_require_grad_get_one():
     family.mean.requires_grad_(True)   # the leaves' parameters alone
     model(rat_data("gaussian")).sum().backward()
     assert family.mean.grad is not None and family.log_std.grad is None
+
+
+def test_a_backward_imports_no_sympy():
+    # torch.autograd.grad with grad_outputs checks their shapes through sympy, imported on
+    # first use and resident from then on (12 MB): the backward passes take the gradient of
+    # a scalar instead (`params.vjp`); a fresh interpreter, since other tests may import it
+    code = """if True:
+        import sys, numpy as np, torch
+        from pcc.backends.torch import compile
+        from tests.test_torch_backward_memory import rat, rat_data
+        for leaf in ("bernoulli", "gaussian"):
+            compile(rat(leaf=leaf), dtype=torch.float64)(rat_data(leaf)).sum().backward()
+        print("sympy" in sys.modules)"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    assert done.stdout.strip() == "False"

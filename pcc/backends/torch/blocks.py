@@ -20,7 +20,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn.functional import embedding_bag
 
-from pcc.backends.torch.params import NEG_INF, LogTable, logsumexp, max_shift, safe_log
+from pcc.backends.torch.params import NEG_INF, LogTable, logsumexp, max_shift, safe_log, vjp
 from pcc.layering import NEG_INF_COLUMN
 from pcc.layering import ZERO as ZERO_COLUMN
 from pcc.layering import Block
@@ -108,7 +108,7 @@ class BlockOp(nn.Module):
             inputs = [x.requires_grad_() for x in inputs]
             w = None if log_w is None else log_w.detach().requires_grad_()
             out = self.compute(inputs, w)
-            grads = torch.autograd.grad(out, inputs + ([w] if w is not None else []), grad)
+            grads = vjp(out, inputs + ([w] if w is not None else []), grad)
         return list(grads[:len(inputs)]), grads[-1] if w is not None else None
 
 

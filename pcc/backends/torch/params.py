@@ -115,3 +115,12 @@ def logsumexp(x: torch.Tensor, dim: int) -> torch.Tensor:
     """log(sum(exp(x))) along `dim`; all -inf gives -inf with zero gradient (never NaN)."""
     m = max_shift(x, dim)
     return safe_log(torch.exp(x - m).sum(dim)) + m.squeeze(dim)
+
+
+def vjp(outputs: torch.Tensor, inputs: list[torch.Tensor], grad: torch.Tensor
+        ) -> tuple[torch.Tensor | None, ...]:
+    """The gradients of <grad, outputs> for `inputs` (None where one is unused), taken as the
+    gradient of the scalar sum(outputs * grad): the same numbers as `torch.autograd.grad(outputs,
+    inputs, grad)`, without its check of `grad`'s shape, which imports sympy on first use
+    (about 12 MB resident for the rest of the process)."""
+    return torch.autograd.grad(torch.sum(outputs * grad), inputs, allow_unused=True)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from pcc.backends.torch.native import kernel
-from pcc.backends.torch.params import LogTable
+from pcc.backends.torch.params import LogTable, vjp
 from pcc.families import family as spec
 
 Params = dict[str, np.ndarray]
@@ -109,11 +109,10 @@ class Family(nn.Module):
             return []
         with torch.enable_grad():
             if codes is None:
-                return list(torch.autograd.grad(self(x, missing), params, grad,
-                                                allow_unused=True))
+                return list(vjp(self(x, missing), params, grad))
             table = self.value_table(k).to(self.dtype)
             grad_table = _table_gradient(codes, self.var, grad, table.shape)
-            return list(torch.autograd.grad(table, params, grad_table, allow_unused=True))
+            return list(vjp(table, params, grad_table))
 
     # -- parameters ------------------------------------------------------------------------------
     def get_params(self) -> Tensors:
