@@ -167,7 +167,12 @@ class CompiledCircuit(nn.Module):
         like = torch.empty(0, dtype=self.dtype, device=x.device)
         start, stop = program.root
         if tap_leaves or (semiring == "sum-product" and self._autograd()):
-            program.scratch.release()  # the pass keeps its own buffer for the backward
+            # what passes without autograd keep between calls goes: this pass keeps its own
+            # buffer for the backward, and a step after it changes the parameters, so the
+            # log-weights cached for them and the copy that tells when they change would be
+            # made again anyway (each as large as the weights: 39 MB in a RAT-SPN, K = 32)
+            program.scratch.release()
+            self._weights = self._snapshot = None
             log_ws = [table() for table in self.weight_tables()]
             buf, rows = program.buffer(like, x.shape[0], reuse=False)
             # the leaf rows are written in place without autograd (by lookup or the native

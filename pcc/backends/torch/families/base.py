@@ -222,6 +222,7 @@ def write(param: torch.Tensor, values: torch.Tensor, units: torch.Tensor) -> Non
 
 
 LOOKUP_ELEMENTS = 1 << 22  # (rows x batch) index entries per slice: 32 MiB of int64
+GRADIENT_ELEMENTS = 1 << 18  # (rows x batch) entries of a leaf backward's work arrays per slice
 
 
 def _slices(rows: int, batch: int) -> list[slice]:
@@ -265,6 +266,10 @@ def _table_gradient(codes: torch.Tensor, var: torch.Tensor, grad: torch.Tensor,
     """The gradient of a value table (of `shape`) whose cell (r, codes[var[r], b]) gave entry
     (r, b) of a lookup, from the lookup's gradient `grad` (rows, batch)."""
     grad_table = grad.new_zeros(shape)
-    for rows in _slices(len(var), codes.shape[1]):
+    # a (rows, batch) int64 index per slice: a backward's slices are kept small, since the
+    # whole activation buffer, weights and their gradients are resident beside them
+    step = max(1, GRADIENT_ELEMENTS // max(codes.shape[1], 1))
+    for start in range(0, len(var), step):
+        rows = slice(start, start + step)
         grad_table[rows].scatter_add_(1, codes.index_select(0, var[rows]), grad[rows])
     return grad_table

@@ -8,9 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pcc.backends.torch.families.base import Family, Params, Tensors, write
-
-GRADIENT_ELEMENTS = 1 << 18  # (rows x batch) entries of the backward's work arrays per slice
+from pcc.backends.torch.families.base import GRADIENT_ELEMENTS, Family, Params, Tensors, write
 
 
 class Gaussian(Family):
