@@ -109,7 +109,8 @@ class BlockOp(nn.Module):
             w = None if log_w is None else log_w.detach().requires_grad_()
             out = self.compute(inputs, w)
             grads = vjp(out, inputs + ([w] if w is not None else []), grad)
-        return list(grads[:len(inputs)]), grads[-1] if w is not None else None
+        # every input and the weights are read by `compute`: none of the gradients is None
+        return list(grads[:len(inputs)]), grads[-1] if w is not None else None  # type: ignore[arg-type]
 
 
 def _row_width(block: Block) -> int:

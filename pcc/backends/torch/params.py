@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -117,7 +119,7 @@ def logsumexp(x: torch.Tensor, dim: int) -> torch.Tensor:
     return safe_log(torch.exp(x - m).sum(dim)) + m.squeeze(dim)
 
 
-def vjp(outputs: torch.Tensor, inputs: list[torch.Tensor], grad: torch.Tensor
+def vjp(outputs: torch.Tensor, inputs: Sequence[torch.Tensor], grad: torch.Tensor
         ) -> tuple[torch.Tensor | None, ...]:
     """The gradients of <grad, outputs> for `inputs` (None where one is unused), taken as the
     gradient of the scalar sum(outputs * grad): the same numbers as `torch.autograd.grad(outputs,
