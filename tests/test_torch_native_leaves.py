@@ -50,11 +50,15 @@ def test_value_table_lookups_read_each_code_s_entry(dtype, width):
     codes[:, :width] = np.arange(width)    # every code
     var = rng.integers(0, variables, rows)  # int64
     out = torch.full((rows, batch), float("nan"), dtype=dtype)
-    kernel().functions["lookup32", dtype](  # type: ignore[union-attr]
-        table.data_ptr(), width, codes.ctypes.data, batch,
-        var.ctypes.data, rows, out.data_ptr())
+    lookup = kernel().functions["lookup32", dtype]  # type: ignore[union-attr]
+    lookup(table.data_ptr(), width, codes.ctypes.data, batch, var.ctypes.data, rows, 0,
+           out.data_ptr())
     expected = table.numpy()[np.arange(rows)[:, None], codes[var]]
     np.testing.assert_array_equal(out.numpy(), expected)
+    # added to what is there (a leaf read in place by a product)
+    lookup(table.data_ptr(), width, codes.ctypes.data, batch, var.ctypes.data, rows, 1,
+           out.data_ptr())
+    np.testing.assert_array_equal(out.numpy(), expected + expected)
 
 
 @needs_kernel

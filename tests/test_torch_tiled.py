@@ -140,3 +140,62 @@ def test_circuits_with_einsum_blocks_keep_the_fused_pass():
     assert_logs_close(got, log_likelihood(circuit, x), 1e-12)
     if any(block.op in ("dense", "kron") for block in model.plan.blocks):
         assert model._tiled is None
+
+
+@st.composite
+def factorizations(draw: st.DrawFn) -> tuple[object, np.ndarray, int]:
+    """A mixture of naive factorizations (LearnSPN's leaves of the structure): products of one
+    leaf per variable, wider than a sum's inputs flatten (so each product is a row of its own
+    that reads its leaves), over Gaussian, categorical, Bernoulli and histogram (unit and
+    uneven breaks) leaves; one leaf is shared by two products (stored, not read in place).
+    Returns the circuit, rows with NaN, and how many leaves are read in place."""
+    n = draw(st.integers(5, 8))
+    kinds = draw(st.lists(st.sampled_from(["gauss", "cat", "bern", "unit", "uneven"]),
+                          min_size=n, max_size=n))
+    domains = [categorical(4) if k in ("cat", "unit") else BINARY if k == "bern" else REAL
+               for k in kinds]
+    b = CircuitBuilder(domains)
+    floats = st.floats(0.05, 1.0)
+
+    def leaf(v: int) -> int:
+        kind = kinds[v]
+        if kind == "gauss":
+            return b.gaussian(v, mean=[draw(st.floats(-2, 2))], std=[draw(st.floats(0.3, 2))])
+        if kind == "bern":
+            return b.bernoulli(v, p=[draw(st.floats(0.05, 0.95))])
+        mass = np.array(draw(st.lists(floats, min_size=4, max_size=4)))
+        if kind == "cat":
+            return b.categorical(v, probs=(mass / mass.sum())[None, :])
+        breaks = np.arange(5.0) if kind == "unit" else np.array([-2.0, -0.5, 0.0, 1.5, 70.0])
+        return b.histogram(v, breaks=breaks[None, :],
+                           densities=(mass / mass.sum() / np.diff(breaks))[None, :])
+
+    count = draw(st.integers(2, 4))
+    shared = leaf(0)
+    products = [b.product([shared if (p < 2 and v == 0) else leaf(v) for v in range(n)])
+                for p in range(count)]
+    weights = np.array(draw(st.lists(floats, min_size=count, max_size=count)))
+    b.sum(products, weights=[weights / weights.sum()])
+    rows = []
+    for _ in range(draw(st.integers(1, 9))):
+        row = []
+        for kind in kinds:
+            value = {"gauss": draw(st.floats(-3, 3)), "uneven": draw(st.floats(-3, 80)),
+                     "bern": float(draw(st.integers(0, 1)))}.get(kind)
+            row.append(float(draw(st.integers(0, 3))) if value is None else value)
+        rows.append([np.nan if draw(st.integers(0, 5)) == 0 else v for v in row])
+    in_place = count * n - 2   # every leaf but the shared one (read by two products)
+    return b.build(), np.array(rows), in_place
+
+
+@needs_kernel
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@settings(max_examples=40)
+@given(factorizations(), st.sampled_from([1, 130]))
+def test_leaves_read_by_one_product_are_evaluated_in_place(dtype, case, count):
+    circuit, x, in_place = case
+    x = _rows(x, count)
+    model, got = _tiled(circuit, dtype, x)
+    assert model._tiled is not None
+    assert len(model._tiled.layout.leaves) == in_place
+    assert_logs_close(got, log_likelihood(circuit, x), TOLERANCE[dtype])

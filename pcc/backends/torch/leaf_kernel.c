@@ -33,7 +33,7 @@ static inline __m256i lanes_below(int64_t n) {
 
 static inline __attribute__((always_inline)) void permute_row_f32(
         const float *row, int64_t width, const int32_t *c, int64_t batch, float *o,
-        const int chunks) {
+        const int chunks, const int add) {
     __m256 tv[8];
     for (int j = 0; j < chunks; j++)
         tv[j] = _mm256_maskload_ps(row + 8 * j, lanes_below(width - 8 * j));
@@ -46,18 +46,19 @@ static inline __attribute__((always_inline)) void permute_row_f32(
             v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(tv[j], ci),
                                  _mm256_castsi256_ps(above));
         }
-        _mm256_storeu_ps(o + b, v);
+        _mm256_storeu_ps(o + b, add ? _mm256_add_ps(_mm256_loadu_ps(o + b), v) : v);
     }
-    for (; b < batch; b++) o[b] = row[c[b]];
+    for (; b < batch; b++) o[b] = add ? o[b] + row[c[b]] : row[c[b]];
 }
 
 /* doubles: each is two float lanes, so code c picks lanes 2c and 2c + 1 (mod 8) */
 static inline __attribute__((always_inline)) void permute_row_f64(
         const double *row, int64_t width, const int32_t *c, int64_t batch, double *o,
-        const int chunks) {
+        const int chunks, const int add) {
     __m256 tv[8];
     for (int j = 0; j < chunks; j++)
-        tv[j] = _mm256_castpd_ps(_mm256_maskload_pd(row + 4 * j, lanes_below(2 * (width - 4 * j))));
+        tv[j] = _mm256_castpd_ps(
+            _mm256_maskload_pd(row + 4 * j, lanes_below(2 * (width - 4 * j))));
     const __m256i one = _mm256_set1_epi64x(1);
     int64_t b = 0;
     for (; b + 4 <= batch; b += 4) {
@@ -71,29 +72,31 @@ static inline __attribute__((always_inline)) void permute_row_f64(
             v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(tv[j], lanes),
                                  _mm256_castsi256_ps(above));
         }
-        _mm256_storeu_pd(o + b, _mm256_castps_pd(v));
+        const __m256d value = _mm256_castps_pd(v);
+        _mm256_storeu_pd(o + b, add ? _mm256_add_pd(_mm256_loadu_pd(o + b), value) : value);
     }
-    for (; b < batch; b++) o[b] = row[c[b]];
+    for (; b < batch; b++) o[b] = add ? o[b] + row[c[b]] : row[c[b]];
 }
 
 /* every row; `chunks` a constant in each case, so that the loops over the vectors unroll */
 #define PERMUTE_CASES(NAME, PER)                                                              \
-    static void NAME##_rows(const T *table, int64_t width, const int32_t *codes,             \
-                            int64_t batch, const int64_t *var, int64_t rows, T *out) {       \
+    static inline __attribute__((always_inline)) void NAME##_rows(                            \
+            const T *table, int64_t width, const int32_t *codes, int64_t batch,               \
+            const int64_t *var, int64_t rows, T *out, const int add) {                        \
         const int chunks = (int)((width + PER - 1) / PER);                                    \
         for (int64_t r = 0; r < rows; r++) {                                                  \
             const T *row = table + r * width;                                                 \
             const int32_t *c = codes + var[r] * batch;                                        \
             T *o = out + r * batch;                                                           \
             switch (chunks) {                                                                 \
-            case 1: NAME(row, width, c, batch, o, 1); break;                                  \
-            case 2: NAME(row, width, c, batch, o, 2); break;                                  \
-            case 3: NAME(row, width, c, batch, o, 3); break;                                  \
-            case 4: NAME(row, width, c, batch, o, 4); break;                                  \
-            case 5: NAME(row, width, c, batch, o, 5); break;                                  \
-            case 6: NAME(row, width, c, batch, o, 6); break;                                  \
-            case 7: NAME(row, width, c, batch, o, 7); break;                                  \
-            default: NAME(row, width, c, batch, o, 8); break;                                 \
+            case 1: NAME(row, width, c, batch, o, 1, add); break;                             \
+            case 2: NAME(row, width, c, batch, o, 2, add); break;                             \
+            case 3: NAME(row, width, c, batch, o, 3, add); break;                             \
+            case 4: NAME(row, width, c, batch, o, 4, add); break;                             \
+            case 5: NAME(row, width, c, batch, o, 5, add); break;                             \
+            case 6: NAME(row, width, c, batch, o, 6, add); break;                             \
+            case 7: NAME(row, width, c, batch, o, 7, add); break;                             \
+            default: NAME(row, width, c, batch, o, 8, add); break;                            \
             }                                                                                 \
         }                                                                                     \
     }
@@ -114,6 +117,10 @@ PERMUTE_CASES(permute_row_f64, 4)
 #define LOOKUP32 lookup32_f32
 #define PERMUTE_ROWS permute_row_f32_rows
 #define PERMUTE_WIDTH PERMUTE_FLOATS
+#define GAUSSIAN_ROW gaussian_row_f32
+#define SEARCH_ROW search_row_f32
+#define UNIT_ROW unit_row_f32
+#define SELECT select_f32
 #include "leaf_kernel.c"
 #undef T
 #undef GAUSSIAN
@@ -123,6 +130,10 @@ PERMUTE_CASES(permute_row_f64, 4)
 #undef LOOKUP32
 #undef PERMUTE_ROWS
 #undef PERMUTE_WIDTH
+#undef GAUSSIAN_ROW
+#undef SEARCH_ROW
+#undef UNIT_ROW
+#undef SELECT
 #define T double
 #define GAUSSIAN gaussian_f64
 #define SEARCH_BINS search_bins_f64
@@ -131,28 +142,49 @@ PERMUTE_CASES(permute_row_f64, 4)
 #define LOOKUP32 lookup32_f64
 #define PERMUTE_ROWS permute_row_f64_rows
 #define PERMUTE_WIDTH PERMUTE_DOUBLES
+#define GAUSSIAN_ROW gaussian_row_f64
+#define SEARCH_ROW search_row_f64
+#define UNIT_ROW unit_row_f64
+#define SELECT select_f64
 #include "leaf_kernel.c"
 
 #else
+/* Each kernel stores its value, or with `add` adds it to what is there (a leaf read in place
+ * by the product row `out`: tile_kernel.c), and stores log 1 = 0 where the value is missing.
+ * The loops are inlined with both flags constant (FOUR_WAYS), so that each one vectorizes. */
+#ifndef FOUR_WAYS
+#define FOUR_WAYS(ROW)                                                                        \
+    if (m && add) ROW(1, 1) else if (m) ROW(1, 0) else if (add) ROW(0, 1) else ROW(0, 0)
+#define PUT(o, m, b, value, has_m, add) do {                                                  \
+        T v_ = (value);                                                                       \
+        if (has_m) v_ = (m)[b] ? (T)0 : v_;                                                   \
+        (o)[b] = (add) ? (o)[b] + v_ : v_;                                                    \
+    } while (0)
+#endif
+
 /* log N(x; mean, std) = -(z^2) / 2 + offset, z = (x - mean) * inv_std,
  * offset = -log std - log(2 pi) / 2 */
+static inline __attribute__((always_inline)) void GAUSSIAN_ROW(
+        const double *x, const uint8_t *m, int64_t batch, double mu, double s, double c, T *o,
+        const int has_m, const int add) {
+    #pragma omp simd
+    for (int64_t b = 0; b < batch; b++) {
+        const double z = (x[b] - mu) * s;
+        PUT(o, m, b, (T)(c - 0.5 * z * z), has_m, add);
+    }
+}
+
 void GAUSSIAN(const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,
               int64_t rows, const double *mean, const double *inv_std, const double *offset,
-              T *out) {
+              int64_t add, T *out) {
     for (int64_t r = 0; r < rows; r++) {
         const double *x = xt + var[r] * batch;
+        const uint8_t *m = missing ? missing + var[r] * batch : 0;
         const double mu = mean[r], s = inv_std[r], c = offset[r];
         T *o = out + r * batch;
-        #pragma omp simd
-        for (int64_t b = 0; b < batch; b++) {
-            const double z = (x[b] - mu) * s;
-            o[b] = (T)(c - 0.5 * z * z);
-        }
-        if (missing) {
-            const uint8_t *m = missing + var[r] * batch;
-            #pragma omp simd
-            for (int64_t b = 0; b < batch; b++) o[b] = m[b] ? (T)0 : o[b];
-        }
+#define ROW(has_m, add) GAUSSIAN_ROW(x, m, batch, mu, s, c, o, has_m, add);
+        FOUR_WAYS(ROW)
+#undef ROW
     }
 }
 
@@ -164,103 +196,120 @@ void GAUSSIAN(const double *xt, const uint8_t *missing, int64_t batch, const int
 #ifndef SEARCH_TILE
 #define SEARCH_TILE 64
 #endif
+static inline __attribute__((always_inline)) void SEARCH_ROW(
+        const T *d, const double *br, int64_t n, const double *x, const uint8_t *mm,
+        int64_t batch, T *o, const int has_m, const int add) {
+    for (int64_t b0 = 0; b0 < batch; b0 += SEARCH_TILE) {
+        const int64_t m = batch - b0 < SEARCH_TILE ? batch - b0 : SEARCH_TILE;
+        const double *v = x + b0;
+        int64_t pos[SEARCH_TILE];
+        for (int64_t t = 0; t < m; t++) pos[t] = 0;
+        /* invariant: the count of breaks <= v lies in [pos, pos + len] */
+        for (int64_t len = n; len > 1; ) {
+            const int64_t half = len / 2;
+            for (int64_t t = 0; t < m; t++) pos[t] += br[pos[t] + half] <= v[t] ? half : 0;
+            len -= half;
+        }
+        for (int64_t t = 0; t < m; t++) {
+            const int64_t k = pos[t] + (br[pos[t]] <= v[t]) - 1;
+            const int inside = k >= 0 && k < n - 1;
+            PUT(o, mm, b0 + t, inside ? d[inside ? k : 0] : (T)-INFINITY, has_m, add);
+        }
+    }
+}
+
 void SEARCH_BINS(const T *log_density, const double *breaks, int64_t width, const int64_t *bins,
                  const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,
-                 int64_t rows, T *out) {
+                 int64_t rows, int64_t add, T *out) {
     for (int64_t r = 0; r < rows; r++) {
         const double *x = xt + var[r] * batch, *br = breaks + r * (width + 1);
+        const uint8_t *m = missing ? missing + var[r] * batch : 0;
         const int64_t n = bins[r] + 1;   /* the row's real breaks */
         const T *d = log_density + r * width;
         T *o = out + r * batch;
-        for (int64_t b0 = 0; b0 < batch; b0 += SEARCH_TILE) {
-            const int64_t m = batch - b0 < SEARCH_TILE ? batch - b0 : SEARCH_TILE;
-            const double *v = x + b0;
-            int64_t pos[SEARCH_TILE];
-            for (int64_t t = 0; t < m; t++) pos[t] = 0;
-            /* invariant: the count of breaks <= v lies in [pos, pos + len] */
-            for (int64_t len = n; len > 1; ) {
-                const int64_t half = len / 2;
-                for (int64_t t = 0; t < m; t++) pos[t] += br[pos[t] + half] <= v[t] ? half : 0;
-                len -= half;
-            }
-            for (int64_t t = 0; t < m; t++) {
-                const int64_t k = pos[t] + (br[pos[t]] <= v[t]) - 1;
-                const int inside = k >= 0 && k < n - 1;
-                o[b0 + t] = inside ? d[inside ? k : 0] : (T)-INFINITY;
-            }
-        }
-        if (missing) {
-            const uint8_t *mm = missing + var[r] * batch;
-            for (int64_t b = 0; b < batch; b++) o[b] = mm[b] ? (T)0 : o[b];
-        }
+#define ROW(has_m, add) SEARCH_ROW(d, br, n, x, m, batch, o, has_m, add);
+        FOUR_WAYS(ROW)
+#undef ROW
     }
 }
 
 /* histograms whose bins are [b, b + 1), [b + 1, b + 2), ...: out[r, c] = log_density[r, k] with
  * k = floor(x) - b in 0..bins-1, -inf outside (no search) */
+static inline __attribute__((always_inline)) void UNIT_ROW(
+        const T *d, double low, double count, const double *x, const uint8_t *m,
+        int64_t batch, T *o, const int has_m, const int add) {
+    #pragma omp simd
+    for (int64_t b = 0; b < batch; b++) {
+        const double k = floor(x[b]) - low;
+        const int inside = k >= 0 && k < count;
+        /* an int32 index: AVX2 converts and gathers those, not int64 */
+        const T value = d[(int32_t)(inside ? k : 0)];
+        PUT(o, m, b, inside ? value : (T)-INFINITY, has_m, add);
+    }
+}
+
 void UNIT_BINS(const T *log_density, int64_t width, const double *first, const int64_t *bins,
                const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,
-               int64_t rows, T *out) {
+               int64_t rows, int64_t add, T *out) {
     for (int64_t r = 0; r < rows; r++) {
         const double *x = xt + var[r] * batch;
+        const uint8_t *m = missing ? missing + var[r] * batch : 0;
         const T *d = log_density + r * width;
         T *o = out + r * batch;
         const double low = first[r], count = (double)bins[r];
-        #pragma omp simd
-        for (int64_t b = 0; b < batch; b++) {
-            const double k = floor(x[b]) - low;
-            const int inside = k >= 0 && k < count;
-            /* an int32 index: AVX2 converts and gathers those, not int64 */
-            const T value = d[(int32_t)(inside ? k : 0)];
-            o[b] = inside ? value : (T)-INFINITY;
-        }
-        if (missing) {
-            const uint8_t *m = missing + var[r] * batch;
-            for (int64_t b = 0; b < batch; b++) o[b] = m[b] ? (T)0 : o[b];
-        }
+#define ROW(has_m, add) UNIT_ROW(d, low, count, x, m, batch, o, has_m, add);
+        FOUR_WAYS(ROW)
+#undef ROW
     }
 }
 
 /* leaves by value table: out[r, b] = table[r, codes[var[r], b]] (a value table per unit, each
- * variable's values coded 0..width-1), for int64 codes (LOOKUP, from torch) and int32 codes
- * (LOOKUP32, the tile kernel's: AVX2 gathers by int32 indices only). Narrow tables (binary
- * variables: 0, 1, missing) are read by one vectorized select per value instead. */
-#define SELECT_WIDTH 3   /* 2 select passes; a third costs more than a gather */
-#define LOOKUP_BODY                                                                           \
+ * variable's values coded 0..width-1; the code of a missing value has log 1), for int64 codes
+ * (LOOKUP, from torch) and int32 codes (LOOKUP32, the tile kernel's: AVX2 gathers and permutes
+ * by int32 indices only). Tables of up to SELECT_WIDTH values (binary variables: 0, 1,
+ * missing) are read by selects, wider ones by gathers where permutes (above) do not serve. */
+#define SELECT_WIDTH 3
+static inline __attribute__((always_inline)) T SELECT(const T *t, int64_t width, int64_t c) {
+    T v = t[0];
+    for (int64_t j = 1; j < SELECT_WIDTH; j++) v = j < width && c == j ? t[j] : v;
+    return v;
+}
+#define LOOKUP_BODY(add)                                                                      \
     for (int64_t r = 0; r < rows; r++) {                                                      \
         const CODE *c = codes + var[r] * batch;                                               \
         const T *t = table + r * width;                                                       \
         T *o = out + r * batch;                                                               \
         if (width <= SELECT_WIDTH) {                                                          \
-            const T first = t[0];                                                             \
             _Pragma("omp simd")                                                               \
-            for (int64_t b = 0; b < batch; b++) o[b] = first;                                 \
-            for (CODE j = 1; j < width; j++) {                                                \
-                const T value = t[j];                                                         \
-                _Pragma("omp simd")                                                           \
-                for (int64_t b = 0; b < batch; b++) o[b] = c[b] == j ? value : o[b];          \
-            }                                                                                 \
-            continue;                                                                         \
+            for (int64_t b = 0; b < batch; b++) PUT(o, c, b, SELECT(t, width, c[b]), 0, add); \
+        } else {                                                                              \
+            _Pragma("omp simd")                                                               \
+            for (int64_t b = 0; b < batch; b++) PUT(o, c, b, t[c[b]], 0, add);               \
         }                                                                                     \
-        _Pragma("omp simd")                                                                   \
-        for (int64_t b = 0; b < batch; b++) o[b] = t[c[b]];                                   \
     }
 void LOOKUP(const T *table, int64_t width, const int64_t *codes, int64_t batch,
             const int64_t *var, int64_t rows, T *out) {
 #define CODE int64_t
-    LOOKUP_BODY
+    LOOKUP_BODY(0)
 #undef CODE
 }
 void LOOKUP32(const T *table, int64_t width, const int32_t *codes, int64_t batch,
-              const int64_t *var, int64_t rows, T *out) {
+              const int64_t *var, int64_t rows, int64_t add, T *out) {
 #ifdef __AVX2__
     if (width <= PERMUTE_WIDTH) {
-        PERMUTE_ROWS(table, width, codes, batch, var, rows, out);
+        if (add)
+            PERMUTE_ROWS(table, width, codes, batch, var, rows, out, 1);
+        else
+            PERMUTE_ROWS(table, width, codes, batch, var, rows, out, 0);
         return;
     }
 #endif
 #define CODE int32_t
-    LOOKUP_BODY
+    if (add) {
+        LOOKUP_BODY(1)
+    } else {
+        LOOKUP_BODY(0)
+    }
 #undef CODE
 }
 #undef LOOKUP_BODY

@@ -37,18 +37,18 @@ I = ctypes.c_int64
 
 class SumKernel:
     """The loaded library for float32 and float64 CPU tensors: `sums` (fused sums), `products`,
-    and the leaves: `lookup` (by value table; `lookup32` by int32 codes), `gaussian`, `unit_bins` and `search_bins`
-    (histograms). Sums and products are split over torch's CPU threads (ctypes releases the
+    and the leaves: `lookup` (by value table; `lookup32` by int32 codes), `gaussian`,
+    `unit_bins` and `search_bins` (histograms). Sums and products are split over torch's CPU threads (ctypes releases the
     GIL)."""
 
     def __init__(self, library: ctypes.CDLL):
         signatures = {"sum_of_products": [P, I, P, I, I, I, P, P],
                       "add_rows": [P, I, P, I, I, P, I],
                       "lookup": [P, I, P, I, P, I, P],
-                      "lookup32": [P, I, P, I, P, I, P],
-                      "unit_bins": [P, I, P, P, P, P, I, P, I, P],
-                      "gaussian": [P, P, I, P, I, P, P, P, P],
-                      "search_bins": [P, P, I, P, P, P, I, P, I, P],
+                      "lookup32": [P, I, P, I, P, I, I, P],
+                      "unit_bins": [P, I, P, P, P, P, I, P, I, I, P],
+                      "gaussian": [P, P, I, P, I, P, P, P, I, P],
+                      "search_bins": [P, P, I, P, P, P, I, P, I, I, P],
                       "run_program": [P, I, P, P, I, I, I, I, I, I, I, P, I, I, P]}
         self.functions: dict[tuple[str, torch.dtype], Callable[..., None]] = {}
         for name, argtypes in signatures.items():
@@ -121,7 +121,7 @@ class SumKernel:
         _check_rows(out, xt, var)
         self.functions["unit_bins", out.dtype](
             log_density.data_ptr(), log_density.shape[1], first.data_ptr(), bins.data_ptr(),
-            xt.data_ptr(), _pointer(missing), xt.shape[1], var.data_ptr(), len(var),
+            xt.data_ptr(), _pointer(missing), xt.shape[1], var.data_ptr(), len(var), 0,
             out.data_ptr())
 
     def search_bins(self, log_density: torch.Tensor, breaks: torch.Tensor, bins: torch.Tensor,
@@ -132,7 +132,7 @@ class SumKernel:
         _check_rows(out, xt, var)
         self.functions["search_bins", out.dtype](
             log_density.data_ptr(), breaks.data_ptr(), log_density.shape[1], bins.data_ptr(),
-            xt.data_ptr(), _pointer(missing), xt.shape[1], var.data_ptr(), len(var),
+            xt.data_ptr(), _pointer(missing), xt.shape[1], var.data_ptr(), len(var), 0,
             out.data_ptr())
 
     def gaussian(self, mean: torch.Tensor, inv_std: torch.Tensor, offset: torch.Tensor,
@@ -143,7 +143,7 @@ class SumKernel:
         _check_rows(out, xt, var)
         self.functions["gaussian", out.dtype](
             xt.data_ptr(), _pointer(missing), xt.shape[1], var.data_ptr(), len(var),
-            mean.data_ptr(), inv_std.data_ptr(), offset.data_ptr(), out.data_ptr())
+            mean.data_ptr(), inv_std.data_ptr(), offset.data_ptr(), 0, out.data_ptr())
 
 
 def _pointer(tensor: torch.Tensor | None) -> int:

@@ -23,6 +23,7 @@ typedef struct {
     const int64_t *index, *var, *columns, *bins;
     const void *values;           /* log-weights, a value table, log densities or rows (T) */
     const double *a, *b, *c;      /* Gaussian mean, 1 / std, offset; histogram breaks/first */
+    const int64_t *leaves;        /* a product's leaves read in place: (step, row) pairs */
 } Step;
 
 #define T float
@@ -39,13 +40,87 @@ void SUFFIX(sum_of_products)(const T *, int64_t, const int64_t *, int64_t, int64
                              const T *, T *);
 void SUFFIX(add_rows)(T *, int64_t, const int64_t *, int64_t, int64_t, const int64_t *, int64_t);
 void SUFFIX(gaussian)(const double *, const uint8_t *, int64_t, const int64_t *, int64_t,
-                      const double *, const double *, const double *, T *);
+                      const double *, const double *, const double *, int64_t, T *);
 void SUFFIX(unit_bins)(const T *, int64_t, const double *, const int64_t *, const double *,
-                       const uint8_t *, int64_t, const int64_t *, int64_t, T *);
+                       const uint8_t *, int64_t, const int64_t *, int64_t, int64_t, T *);
 void SUFFIX(search_bins)(const T *, const double *, int64_t, const int64_t *, const double *,
-                         const uint8_t *, int64_t, const int64_t *, int64_t, T *);
+                         const uint8_t *, int64_t, const int64_t *, int64_t, int64_t, T *);
 void SUFFIX(lookup32)(const T *, int64_t, const int32_t *, int64_t, const int64_t *, int64_t,
-                      T *);
+                      int64_t, T *);
+
+/* rows [r0, r0 + n) of a leaf step for the tile, into o (n rows of `tile`), or added to it */
+static void SUFFIX(leaf_rows)(const Step *s, int64_t r0, int64_t n, const double *xt,
+                              const uint8_t *m, const int32_t *codes, int64_t tile, int64_t add,
+                              T *o) {
+    const T *values = (const T *)s->values + r0 * s->width;
+    switch (s->kind) {
+    case GAUSSIAN:
+        SUFFIX(gaussian)(xt, m, tile, s->var + r0, n, s->a + r0, s->b + r0, s->c + r0, add, o);
+        break;
+    case UNIT_BINS:
+        SUFFIX(unit_bins)(values, s->width, s->a + r0, s->bins + r0, xt, m, tile, s->var + r0,
+                          n, add, o);
+        break;
+    case SEARCH_BINS:
+        SUFFIX(search_bins)(values, s->a + r0 * (s->width + 1), s->width, s->bins + r0, xt, m,
+                            tile, s->var + r0, n, add, o);
+        break;
+    case LOOKUP:
+        SUFFIX(lookup32)(values, s->width, codes, tile, s->var + r0, n, add, o);
+        break;
+    }
+}
+
+/* a leaf step's rows: all at `start` on, or (with `columns`) each at its column, runs of
+ * consecutive columns in one call; column -1: the row is read in place by a product */
+static void SUFFIX(leaf_step)(const Step *s, const double *xt, const uint8_t *m,
+                              const int32_t *codes, int64_t tile, T *buf) {
+    if (!s->columns) {
+        SUFFIX(leaf_rows)(s, 0, s->rows, xt, m, codes, tile, 0, buf + s->start * tile);
+        return;
+    }
+    for (int64_t r = 0; r < s->rows; ) {
+        const int64_t first = s->columns[r];
+        int64_t e = r + 1;
+        if (first >= 0)
+            while (e < s->rows && s->columns[e] == first + (e - r)) e++;
+        if (first >= 0)
+            SUFFIX(leaf_rows)(s, r, e - r, xt, m, codes, tile, 0, buf + first * tile);
+        r = e;
+    }
+}
+
+/* product rows whose parts may be leaves read in place (part -1 - j: leaf j of `leaves`,
+ * evaluated straight into the row): a leaf read only by one product is never stored, so the
+ * buffer holds no column for it and its value is not written and read back */
+static void SUFFIX(product_of_leaves)(const Step *steps, const Step *s, const double *xt,
+                                      const uint8_t *m, const int32_t *codes, int64_t tile,
+                                      T *buf) {
+    for (int64_t r = 0; r < s->rows; r++) {
+        T *o = buf + (s->columns ? s->columns[r] : s->start + r) * tile;
+        int64_t added = 0;              /* whether o holds a part yet */
+        for (int64_t p = 0; p < s->parts; p++) {
+            const int64_t column = s->index[r * s->parts + p];
+            if (column < 0) {
+                const int64_t *leaf = s->leaves + 2 * (-1 - column);
+                SUFFIX(leaf_rows)(steps + leaf[0], leaf[1], 1, xt, m, codes, tile, added, o);
+            } else if (column != 0) {   /* column 0: log 1, padding */
+                const T *x = buf + column * tile;
+                if (added) {
+                    #pragma omp simd
+                    for (int64_t t = 0; t < tile; t++) o[t] += x[t];
+                } else {
+                    memcpy(o, x, tile * sizeof(T));
+                }
+            } else {
+                continue;
+            }
+            added = 1;
+        }
+        if (!added)
+            memset(o, 0, tile * sizeof(T));
+    }
+}
 
 /* examples [begin, end) of x (batch, vars) float64 and missing (the same, uint8, or NULL);
  * work: columns * tile T, then vars * tile doubles, int32 codes and bytes. Rows steps read
@@ -94,21 +169,17 @@ void SUFFIX(run_program)(const Step *steps, int64_t num_steps, const double *x,
                                         (const T *)s->values, o);
                 break;
             case PRODUCT:
-                SUFFIX(add_rows)(buf, tile, s->index, s->rows, s->parts, s->columns, s->start);
+                if (s->leaves)
+                    SUFFIX(product_of_leaves)(steps, s, xt, m, codes, tile, buf);
+                else
+                    SUFFIX(add_rows)(buf, tile, s->index, s->rows, s->parts, s->columns,
+                                     s->start);
                 break;
             case GAUSSIAN:
-                SUFFIX(gaussian)(xt, m, tile, s->var, s->rows, s->a, s->b, s->c, o);
-                break;
             case UNIT_BINS:
-                SUFFIX(unit_bins)((const T *)s->values, s->width, s->a, s->bins, xt, m, tile,
-                                  s->var, s->rows, o);
-                break;
             case SEARCH_BINS:
-                SUFFIX(search_bins)((const T *)s->values, s->a, s->width, s->bins, xt, m, tile,
-                                    s->var, s->rows, o);
-                break;
             case LOOKUP:
-                SUFFIX(lookup32)((const T *)s->values, s->width, codes, tile, s->var, s->rows, o);
+                SUFFIX(leaf_step)(s, xt, m, codes, tile, buf);
                 break;
             case ROWS:
                 for (int64_t r = 0; r < s->rows; r++)

@@ -10,15 +10,23 @@ called once per batch, not once per block. Everything the steps read that depend
 parameters (log-weights, value tables, Gaussian and histogram arrays) is made once per
 parameter state: a call with unchanged parameters does no torch work but the data's.
 Circuits with einsum blocks keep the fused pass (their blocks are torch ops).
+
+The buffer holds only the columns that are read as columns (`Columns`): a leaf read by one
+product row and nothing else is evaluated inside that product's step into a scratch row and
+never stored (an SPN's factorizations read most of its leaves so: all 1,320 of the Gaussian
+breast-cancer model's leaf rows), and leaves or products that nothing reads are dropped. Fewer
+columns make larger tiles, and the leaf values are not written to the buffer and read back.
 """
 
 from __future__ import annotations
 
 import ctypes
 
+import numpy as np
 import torch
 
 import pcc.backends.torch.native_leaves as native_leaves
+from pcc.backends.torch.blocks import ProductOp, SumOp
 from pcc.backends.torch.fused import FusedPass, leaf_sum_values
 from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.native import SumKernel
@@ -29,6 +37,7 @@ KINDS = {"sum": 0, "product": 1, "gaussian": 2, "unit_bins": 3, "search_bins": 4
 TILE_BYTES = 1 << 19   # the tile's buffer: about the size of one core's L2 cache
 MIN_TILE, MAX_TILE = 64, 512  # whole tiles of the sum kernel's inner loop (64 examples)
 MAX_BUFFER_BYTES = 8 << 20  # nltcs.psdd (7k columns, 1.8 MB tiles) gained 20%, plants lost 15%
+UNREAD = np.iinfo(np.int64).min  # a column no step reads as a column (never in an index)
 
 
 class Step(ctypes.Structure):
@@ -37,11 +46,85 @@ class Step(ctypes.Structure):
     (rows, fan-in); product `index` (rows, parts), `parts`, `columns` (or NULL: start + r);
     gaussian `var`, `a` mean, `b` 1 / std, `c` offset; unit_bins `values` log densities (rows,
     width), `width`, `bins`, `a` first break; search_bins the same with `a` the breaks (rows,
-    width + 1); lookup `values` (rows, width) per code, `var`; rows `values` (rows, batch)."""
+    width + 1); lookup `values` (rows, width) per code, `var`; rows `values` (rows, batch).
+    Leaf steps may have `columns` (each row's column, -1: not stored); a product's index part
+    -1 - j reads leaf j of `leaves` ((step, row) pairs) in place."""
     _fields_ = [(name, ctypes.c_int64) for name in
                 ("kind", "rows", "start", "fan_in", "parts", "width")] + \
                [(name, ctypes.c_void_p) for name in
-                ("index", "var", "columns", "bins", "values", "a", "b", "c")]
+                ("index", "var", "columns", "bins", "values", "a", "b", "c", "leaves")]
+
+
+class Columns:
+    """The tiled pass's buffer columns: the plan's columns that are read as columns, renumbered
+    in order (the constant columns first, as in the plan). A leaf row read only by one product
+    row, of a family the kernels evaluate, is read in place by that product instead; leaf rows
+    nothing reads (sums of leaves folded into lookups read value tables) are not stored.
+    Everything is made from the structure, once."""
+
+    def __init__(self, fused: FusedPass, leaf_rows: LeafRows, in_kernel: list[bool],
+                 columns: int, root: tuple[int, int]):
+        first = NEG_INF_COLUMN + 1
+        sizes = [len(family.var) for family in leaf_rows.families]
+        bounds = np.cumsum([first] + sizes)
+        reads = np.zeros(columns, dtype=np.int64)
+        by_products = np.zeros(columns, dtype=np.int64)
+        keep = np.zeros(columns, dtype=bool)
+        keep[:first] = keep[slice(*root)] = True
+        for step in fused.steps:
+            op, index = step.op, step.index
+            assert index is not None
+            if isinstance(op, SumOp):        # kernel sums and folded lookups: every row
+                keep[op.start:op.stop] = True
+            else:
+                keep[np.arange(op.start, op.stop) if step.columns is None
+                     else step.columns.numpy()] = True
+            if step.var is None:             # folded lookups read value tables, not columns
+                read = index.numpy().ravel()
+                np.add.at(reads, read, 1)
+                if isinstance(op, ProductOp):
+                    np.add.at(by_products, read, 1)
+        leaf = np.zeros(columns, dtype=bool)
+        in_place = np.zeros(columns, dtype=bool)
+        for f, evaluated in enumerate(in_kernel):
+            rows = slice(int(bounds[f]), int(bounds[f + 1]))
+            leaf[rows] = True
+            if evaluated:
+                in_place[rows] = (reads[rows] == 1) & (by_products[rows] == 1)
+            else:                            # rows copied in whole: all kept
+                keep[rows] = True
+        in_place &= ~keep                    # the root, say
+        keep |= leaf & (reads > 0) & ~in_place
+        self.count = int(keep.sum())
+        new = np.where(keep, np.cumsum(keep) - 1, -1)
+        placed = np.flatnonzero(in_place)
+        family = np.searchsorted(bounds, placed, side="right") - 1
+        self.leaves = torch.from_numpy(np.stack([family, placed - bounds[family]], 1).copy())
+        self._read = np.where(keep, new, UNREAD)
+        self._read[placed] = -1 - np.arange(len(placed))  # read in place: leaf j is -1 - j
+        self._stored = new
+        self.root = (int(new[root[0]]), int(new[root[0]]) + root[1] - root[0])
+        # per leaf step: (start, None) for rows stored in order, else (0, each row's column)
+        self.leaf_columns = [self._placement(new[int(bounds[f]):int(bounds[f + 1])])
+                             for f in range(len(sizes))]
+
+    @staticmethod
+    def _placement(rows: np.ndarray) -> tuple[int, torch.Tensor | None]:
+        if len(rows) and rows[0] >= 0 and (rows == rows[0] + np.arange(len(rows))).all():
+            return int(rows[0]), None
+        return 0, torch.from_numpy(rows.copy())
+
+    def index(self, index: torch.Tensor) -> torch.Tensor:
+        """A step's index in the new columns (leaves read in place as -1 - j)."""
+        mapped = self._read[index.numpy()]
+        assert (mapped != UNREAD).all(), "a step reads a column that is not stored"
+        return torch.from_numpy(mapped.copy())
+
+    def column(self, column: int) -> int:
+        return int(self._stored[column])
+
+    def columns(self, columns: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self._stored[columns.numpy()].copy())
 
 
 class TiledPass:
@@ -50,13 +133,20 @@ class TiledPass:
     def __init__(self, fused: FusedPass, leaf_rows: LeafRows, columns: int,
                  root: tuple[int, int], num_vars: int, kernel: SumKernel):
         self.fused, self.leaf_rows, self.kernel = fused, leaf_rows, kernel
-        self.columns, self.root, self.num_vars = columns, root, num_vars
+        self.num_vars = num_vars
         self.state: int | None = None
         self.steps: ctypes.Array[Step] | None = None
         self.keep: list[torch.Tensor] = []        # every tensor the steps point into
         # families evaluated beforehand, per call, by their torch module
         self.by_rows = [not tabled and not native_leaves.evaluates(family)
                         for family, tabled in zip(leaf_rows.families, leaf_rows.tabled)]
+        self.layout = Columns(fused, leaf_rows, [not b for b in self.by_rows], columns, root)
+        self.columns, self.root = self.layout.count, self.layout.root
+        # each step's index in the tiled columns (folded lookups keep theirs: leaf columns of
+        # the value tables)
+        self.indexes = [step.index if step.var is not None else
+                        self.layout.index(step.index)  # type: ignore[arg-type]
+                        for step in fused.steps]
         self.rows_steps: list[tuple[int, int]] = []  # (step, family) of those
         self.uses_codes = False
         self.work: list[torch.Tensor] = []
@@ -87,11 +177,11 @@ class TiledPass:
         steps: list[Step] = []
         self.rows_steps, self.uses_codes = [], False
         k = self.leaf_rows.table_k
-        row = NEG_INF_COLUMN + 1
         for f, (family, tabled) in enumerate(zip(self.leaf_rows.families, self.leaf_rows.tabled)):
             units = len(family.var)
             leaf = None if tabled or self.by_rows[f] else native_leaves.native_leaf(family, dtype)
-            step = Step(rows=units, start=row, var=ptr(family.var))
+            start, columns = self.layout.leaf_columns[f]
+            step = Step(rows=units, start=start, var=ptr(family.var), columns=ptr(columns))
             if tabled:
                 table = family.value_table(k).to(dtype).contiguous()
                 step.kind, step.values, step.width = KINDS["lookup"], ptr(table), k + 1
@@ -111,12 +201,12 @@ class TiledPass:
                     step.bins = ptr(a["bins"])
                     step.a = ptr(a["first"] if leaf.kind == "unit_bins" else a["breaks"])
             steps.append(step)
-            row += units
         tables = None
-        for fused_step in self.fused.steps:
-            op, log_w, index = fused_step.op, log_ws[fused_step.position], fused_step.index
+        for fused_step, index in zip(self.fused.steps, self.indexes):
+            op, log_w = fused_step.op, log_ws[fused_step.position]
             assert index is not None
-            step = Step(rows=index.shape[0], start=op.start, index=ptr(index))
+            step = Step(rows=index.shape[0], start=self.layout.column(op.start),
+                        index=ptr(index))
             if fused_step.var is not None:  # a sum of one variable's leaves, by its codes
                 assert log_w is not None
                 if tables is None:
@@ -130,7 +220,10 @@ class TiledPass:
                 step.values = ptr(log_w.contiguous())
             else:
                 step.kind, step.parts = KINDS["product"], index.shape[1]
-                step.columns = ptr(fused_step.columns)
+                if fused_step.columns is not None:
+                    step.columns = ptr(self.layout.columns(fused_step.columns))
+                if bool((index < 0).any()):
+                    step.leaves = ptr(self.layout.leaves)
             steps.append(step)
         self.steps = (Step * len(steps))(*steps)
         self.keep, self.state = keep, state
