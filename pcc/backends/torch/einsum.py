@@ -84,10 +84,7 @@ class KronOp(BlockOp):
         K = w.shape[1]
         if K <= Kb:   # contract j first: the intermediate is (K, Ka) per pair
             t = torch.bmm(w.reshape(G * P, K * Ka, Kb), eb).view(G * P, K, Ka, B)
-            # sum over i as Ka multiply-adds: a reduction over a short middle axis is slow
-            s = t[:, :, 0] * ea[:, None, 0]
-            for i in range(1, Ka):
-                s = torch.addcmul(s, t[:, :, i], ea[:, None, i])
+            s = _sum_over_i(t, ea)
         else:         # contract (i, j) at once: the intermediate is (Ka, Kb) per pair
             outer = (ea[:, :, None, :] * eb[:, None, :, :]).reshape(G * P, Ka * Kb, B)
             s = torch.bmm(w.reshape(G * P, K, Ka * Kb), outer)
@@ -110,7 +107,7 @@ class KronOp(BlockOp):
         K = w4.shape[1]
         w = w4.reshape(G * P, K * Ka, Kb)
         t = torch.bmm(w, eb).view(G * P, K, Ka, B)
-        s = (t * ea[:, None]).sum(2)                                          # (GP, K, B)
+        s = _sum_over_i(t, ea)                                                # (GP, K, B)
         g = grad.view(G, 1, K, B)
         if P > 1:  # the gradient reaching pair p is its softmax share of the logsumexp
             logs = safe_log(s).view(G, P, K, B) + (ma + mb).view(G, P, 1, B)
@@ -118,12 +115,25 @@ class KronOp(BlockOp):
             g = g * torch.where(torch.isneginf(logs), 0.0, torch.exp(logs - out[:, None]))
         g = g.reshape(G * P, K, B)
         gs = torch.where(s > 0, g / torch.where(s > 0, s, 1.0), 0.0)        # (GP, K, B)
-        grad_ea = (t * gs[:, :, None]).sum(1)                                 # (GP, Ka, B)
+        # t is read for the last time: scaled in place, then freed before q (of its size) is
+        # made, so that one (K, Ka, batch) intermediate per pair is alive at a time
+        grad_ea = t.mul_(gs[:, :, None]).sum(1)                               # (GP, Ka, B)
+        del t
         q = (gs[:, :, None] * ea[:, None]).reshape(G * P, K * Ka, B)
         grad_eb = torch.bmm(w.transpose(1, 2), q)                             # (GP, Kb, B)
         grad_w = torch.bmm(q, eb.transpose(1, 2)) * w                         # (GP, K*Ka, Kb)
         grad_w = grad_w.view(G, P, K, Ka, Kb).transpose(1, 2).reshape(G * K, P * Ka * Kb)
         return [(ea * grad_ea).view(G, P, Ka, B), (eb * grad_eb).view(G, P, Kb, B)], grad_w
+
+
+def _sum_over_i(t: torch.Tensor, ea: torch.Tensor) -> torch.Tensor:
+    """sum_i t[:, :, i] * ea[:, None, i] for t (GP, K, Ka, B) and ea (GP, Ka, B), as Ka
+    multiply-adds of (GP, K, B): a reduction over a short middle axis is slow, and the product
+    made whole first would be a second tensor of t's size."""
+    s = t[:, :, 0] * ea[:, None, 0]
+    for i in range(1, t.shape[2]):
+        s = torch.addcmul(s, t[:, :, i], ea[:, None, i])
+    return s
 
 
 def _linear_operands(a: torch.Tensor, b: torch.Tensor, log_w: torch.Tensor
