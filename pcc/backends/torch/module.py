@@ -155,10 +155,12 @@ class CompiledCircuit(nn.Module):
         `mode_values()` when None). Taps: `keep_buffer` returns the filled (columns, rows)
         activation buffer (the top-down passes read it); `tap_leaves` returns the leaf rows
         as a tensor that requires grad, so that a backward gives dLL/d(log p_leaf) (EM's
-        responsibilities; the leaves are then evaluated without autograd in their
-        parameters). With autograd (a parameter requires grad, or `tap_leaves`) the blocks run
-        in `Evaluate`; without it in a buffer reused across calls, on the CPU by the native
-        fused pass (unless the buffer is kept: that pass skips product rows only sums read)."""
+        responsibilities; no gradient then reaches the leaves' parameters). With autograd (a
+        parameter requires grad, or `tap_leaves`) the blocks run in `Evaluate`, over a buffer
+        of the pass's own whose leaf rows are written as without autograd; the backward makes
+        the leaves' parameter gradients from those rows' gradient (`FamilyGradients`). Without
+        autograd the buffer is reused across calls, and on the CPU the native fused pass runs
+        (unless the buffer is kept: that pass skips product rows only sums read)."""
         if semiring not in SEMIRINGS:
             raise ValueError(f"semiring must be one of {', '.join(SEMIRINGS)}, got {semiring!r}")
         if tap_leaves and semiring != "sum-product":
