@@ -36,6 +36,7 @@ static const double INVERSE[] = {0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0
 #define SUM_WIDE_TILE sum_wide_tile_f32
 #define ADD_EXP add_exp_f32
 #define FINISH finish_f32
+#define PAIR pair_f32
 #define ADD_ROWS add_rows_f32
 #define EXP exp_f32
 #define LOG log_f32
@@ -53,6 +54,7 @@ static const double INVERSE[] = {0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0
 #undef SUM_WIDE_TILE
 #undef ADD_EXP
 #undef FINISH
+#undef PAIR
 #undef ADD_ROWS
 #undef EXP
 #undef LOG
@@ -69,6 +71,7 @@ static const double INVERSE[] = {0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0
 #define SUM_WIDE_TILE sum_wide_tile_f64
 #define ADD_EXP add_exp_f64
 #define FINISH finish_f64
+#define PAIR pair_f64
 #define ADD_ROWS add_rows_f64
 #define EXP exp_f64
 #define LOG log_f64
@@ -149,6 +152,20 @@ static inline __attribute__((always_inline)) void FINISH(const T *s, const T *m,
     }
 }
 
+/* o = log(e^a + e^b) = max + log(1 + e^(min - max)): one exp, not two (most sums of a PSDD
+ * have two live inputs); -inf where both are (the NaN of -inf - -inf is clamped to FLOOR, and
+ * adding the max's -inf gives -inf) */
+static inline __attribute__((always_inline)) void PAIR(const T *a, const T *b, const int64_t n,
+                                                       T *o) {
+    #pragma omp simd
+    for (int64_t t = 0; t < n; t++) {
+        const T hi = MAX(a[t], b[t]), lo = a[t] < b[t] ? a[t] : b[t];
+        const T d = lo - hi;
+        const T e = EXP(d > FLOOR ? d : FLOOR);
+        o[t] = LOG(1 + (d < FLOOR ? 0 : e)) + hi;
+    }
+}
+
 /* one row's outputs for examples b0..b0+n-1; inlined twice, for whole tiles (n a constant:
  * loops without remainders) and for the last, partial one. The inputs are kept from the max
  * pass for the sum pass (fan_in <= MAX_FAN_IN). */
@@ -166,6 +183,14 @@ static inline __attribute__((always_inline)) void SUM_TILE(
         INPUT(vf, buf, batch, b0, n, ir + f * parts, parts, lw[f]);
         #pragma omp simd
         for (int64_t t = 0; t < n; t++) m[t] = MAX(m[t], vf[t]);
+    }
+    if (live == 1) {   /* a weighted child: no exp, no log */
+        memcpy(o, v[0], n * sizeof(T));
+        return;
+    }
+    if (live == 2) {
+        PAIR(v[0], v[1], n, o);
+        return;
     }
     #pragma omp simd
     for (int64_t t = 0; t < n; t++) m[t] = isinf(m[t]) ? 0 : m[t];
