@@ -12,10 +12,10 @@ parameter state: a call with unchanged parameters does no torch work but the dat
 Circuits with einsum blocks keep the fused pass (their blocks are torch ops).
 
 The buffer holds only the columns that are read as columns (`Columns`): a leaf read by one
-product row and nothing else is evaluated inside that product's step into a scratch row and
-never stored (an SPN's factorizations read most of its leaves so: all 1,320 of the Gaussian
-breast-cancer model's leaf rows), and leaves or products that nothing reads are dropped. Fewer
-columns make larger tiles, and the leaf values are not written to the buffer and read back.
+product row and nothing else is evaluated inside that product's step, added straight into the
+product's row, and never stored (an SPN's factorizations read most of its leaves so: all 1,320
+of the Gaussian breast-cancer model's leaf rows), and leaves or products that nothing reads are
+dropped. Fewer columns make larger tiles, and no leaf value is written and read back.
 """
 
 from __future__ import annotations
