@@ -13,7 +13,8 @@ import pcc.backends.torch.tiled as tiled
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
 from pcc.backends.torch.native import kernel
-from pcc.ir import BINARY, REAL, CircuitBuilder, Domain, categorical
+from pcc.data import check_data
+from pcc.ir import BINARY, REAL, CircuitBuilder, DataError, Domain, categorical
 from tests.strategies import circuits, data_for
 from tests.test_torch_fused import sparse_circuits
 from tests.test_torch_native_leaves import learned_like
@@ -199,3 +200,41 @@ def test_leaves_read_by_one_product_are_evaluated_in_place(dtype, case, count):
     assert model._tiled is not None
     assert len(model._tiled.layout.leaves) == in_place
     assert_logs_close(got, log_likelihood(circuit, x), TOLERANCE[dtype])
+
+
+BAD_VALUES = [(0, 2.0), (1, 5.0), (1, -0.5), (1, 1.5), (2, np.inf), (2, -np.inf), (3, np.inf),
+              (3, -1.0), (3, 3.25)]
+
+
+@needs_kernel
+@pytest.mark.parametrize("column, value", BAD_VALUES)
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_the_kernel_refuses_what_check_data_does(column, value, chunks):
+    """The tiled pass checks the values against their domains itself (`prepare` skips it): a
+    bad value beyond the first tile and chunk, next to missing ones, gives check_data's
+    DataError, which names its row in the whole batch."""
+    domains = [BINARY, categorical(5), REAL, Domain("count")]
+    b = CircuitBuilder(domains)
+    parts = [b.bernoulli(0, [0.3]), b.categorical(1, probs=[[0.1, 0.2, 0.3, 0.2, 0.2]]),
+             b.gaussian(2, mean=[0.5], std=[2.0]), b.input(3, "poisson", rate=[2.0]),
+             b.gaussian(2, mean=[-1.0], std=[1.0])]
+    b.sum([b.product(parts[:4]), b.product([*parts[:2], parts[4], parts[3]])],
+          weights=[[0.4, 0.6]])
+    circuit = b.build()
+    rng = np.random.default_rng(1)
+    x = np.stack([rng.integers(0, 2, 300), rng.integers(0, 5, 300), rng.normal(size=300),
+                  rng.integers(0, 6, 300)], 1).astype(float)
+    x[::5, 1] = np.nan
+    model = compile(circuit, dtype=torch.float32)
+    model.buffer_bytes = 100 * model._tiled_pass().bytes_per_row(4) if chunks > 1 else \
+        model.buffer_bytes
+    with torch.no_grad():
+        assert model._tiled_checks()
+        assert_logs_close(model(x), log_likelihood(circuit, x), TOLERANCE[torch.float32])
+        bad = x.copy()
+        bad[230, column] = value
+        with pytest.raises(DataError) as error:
+            model(bad)
+    with pytest.raises(DataError) as expected:
+        check_data(bad, domains)
+    assert str(error.value) == str(expected.value) and "230" in str(error.value)

@@ -19,6 +19,11 @@ from pcc.data.check import check_data
 from pcc.ir import DataError, Domain
 
 
+class OutsideDomain(Exception):
+    """A value outside its variable's domain, found by a check that cannot name it (the tiled
+    pass's kernel): `DomainTable.explain` raises the `DataError` that does."""
+
+
 class DomainTable:
     """Per-variable domain facts: open bounds `low < v < high` per column (discrete: -1 and the
     number of values, `count` unbounded above; real: -inf and inf, i.e. finite), and which
@@ -33,16 +38,19 @@ class DomainTable:
         self.floor = float(self.low.max(initial=-np.inf))
         self.ceiling = float(self.high.min(initial=np.inf))
         self.discrete_columns = np.flatnonzero(discrete)
+        self.whole = discrete.astype(np.uint8)  # for the native check (tiled pass)
         self.all_discrete = bool(discrete.all())
         self.real = torch.as_tensor(~discrete, dtype=torch.bool)
         self.size = torch.as_tensor(self.high, dtype=torch.float64)
 
-    def prepare(self, data: object, mask: object, device: torch.device
+    def prepare(self, data: object, mask: object, device: torch.device, check: bool = True
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """(x, missing): float64 (rows, vars) with missing entries set to 0, and the bool mask of
         entries to marginalize (NaN in `data`, or True in `mask`). Raises `DataError` naming the
-        row, the column and the domain of the first bad value. `x` may share memory with
-        `data` (when it is float64 and has no missing entries): read it, never write to it."""
+        row, the column and the domain of the first bad value; with `check` False the values
+        are not checked against the domains (the caller does it: the tiled pass's kernel, then
+        `explain`), only the shapes. `x` may share memory with `data` (when it is float64 and
+        has no missing entries): read it, never write to it."""
         if isinstance(data, torch.Tensor) and data.device.type != "cpu":
             return self._prepare_on_device(data, mask, device)
         x, whole = _as_array(data, self.domains)
@@ -57,7 +65,7 @@ class DomainTable:
             top = filled.max(initial=-np.inf)
         else:
             missing, filled = np.zeros(x.shape, dtype=bool), x
-        if filled.size and not self._fits(filled, top, whole):
+        if check and filled.size and not self._fits(filled, top, whole):
             check_data(x, self.domains)
             raise DataError("data has values outside the variables' domains")  # not reached
         if mask is not None:
@@ -69,6 +77,12 @@ class DomainTable:
             filled = np.where(m, 0.0, filled)
         return (torch.from_numpy(filled).to(device),
                 torch.from_numpy(np.ascontiguousarray(missing)).to(device))
+
+    def explain(self, x: np.ndarray, missing: np.ndarray) -> None:
+        """Raise the `DataError` of `check_data` for prepared rows (`prepare`'s x and missing)
+        in which a check elsewhere found a value outside its domain."""
+        check_data(np.where(missing, np.nan, x), self.domains)
+        raise DataError("data has values outside the variables' domains")  # not reached
 
     def _fits(self, x: np.ndarray, top: float, whole: bool) -> bool:
         """Every entry of `x` (NaN-free, largest entry `top`) inside its column's open bounds, and

@@ -20,7 +20,7 @@ from pcc.backends.torch.blocks import (
     SumOp,
     run_blocks,
 )
-from pcc.data.tensors import DomainTable, variable_mask
+from pcc.data.tensors import DomainTable, OutsideDomain, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
 from pcc.backends.torch.fused import FusedPass
@@ -105,8 +105,13 @@ class CompiledCircuit(nn.Module):
     def forward(self, x: object, mask: object = None) -> torch.Tensor:
         """log p(x) per row; NaN entries, and entries where `mask` is True, are marginalized.
         Returns (rows,) for a one-unit root, else (rows, units)."""
-        x, missing = self.domains.prepare(x, mask, self.device)
+        # the tiled pass's kernel checks the values against their domains as it reads them
+        x, missing = self.domains.prepare(x, mask, self.device, check=not self._tiled_checks())
         return self._evaluate(x, missing)
+
+    def _tiled_checks(self) -> bool:
+        """Whether `_evaluate` runs the tiled pass, which checks the data (`TiledPass.run`)."""
+        return not self._autograd() and self._tiled_pass() is not None
 
     def log_marginal(self, x: object, variables: object) -> torch.Tensor:
         """log p(x_V) for the variables `V` (ids or a bool mask); every other one is summed out."""
@@ -134,8 +139,11 @@ class CompiledCircuit(nn.Module):
         else:
             work = fused.work_per_row if fused is not None else self.program.work_per_row
             chunk = self.chunk_rows((self.plan.num_columns + work) * itemsize)
-        outs = [self.run(x[start:start + chunk], missing[start:start + chunk]).root
-                for start in range(0, max(x.shape[0], 1), chunk)]
+        try:
+            outs = [self.run(x[start:start + chunk], missing[start:start + chunk]).root
+                    for start in range(0, max(x.shape[0], 1), chunk)]
+        except OutsideDomain:  # found in a chunk: named by its row in the whole batch
+            self.domains.explain(x.cpu().numpy(), missing.cpu().numpy())
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         return out[:, 0] if out.shape[1] == 1 else out
 
@@ -196,7 +204,7 @@ class CompiledCircuit(nn.Module):
             tiled = self._tiled_pass() if native else None
             if tiled is not None:  # the whole pass in one native call, tile by tile
                 tiled.bind(state, program.expand(tuple(log_ws)), self.dtype)
-                return Pass(tiled.run(x, missing, self.dtype), log_ws)
+                return Pass(tiled.run(x, missing, self.dtype, self.domains), log_ws)
             fused = self._fused_pass() if native else None
             buf, rows = program.buffer(like, x.shape[0], reuse=not keep_buffer)
             codes = self.leaf_rows.codes(x, missing)

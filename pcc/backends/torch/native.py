@@ -22,7 +22,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -38,8 +38,8 @@ I = ctypes.c_int64
 class SumKernel:
     """The loaded library for float32 and float64 CPU tensors: `sums` (fused sums), `products`,
     and the leaves: `lookup` (by value table; `lookup32` by int32 codes), `gaussian`,
-    `unit_bins` and `search_bins` (histograms). Sums and products are split over torch's CPU threads (ctypes releases the
-    GIL)."""
+    `unit_bins` and `search_bins` (histograms); `run_program`, the tiled pass. Sums and products
+    are split over torch's CPU threads (ctypes releases the GIL)."""
 
     def __init__(self, library: ctypes.CDLL):
         signatures = {"sum_of_products": [P, I, P, I, I, I, P, P],
@@ -49,12 +49,13 @@ class SumKernel:
                       "unit_bins": [P, I, P, P, P, P, I, P, I, I, P],
                       "gaussian": [P, P, I, P, I, P, P, P, I, P],
                       "search_bins": [P, P, I, P, P, P, I, P, I, I, P],
-                      "run_program": [P, I, P, P, I, I, I, I, I, I, I, P, I, I, P]}
-        self.functions: dict[tuple[str, torch.dtype], Callable[..., None]] = {}
+                      "run_program": [P, I, P, P, I, I, I, I, I, I, I, P, I, I, P, P, P, P]}
+        self.functions: dict[tuple[str, torch.dtype], Callable[..., Any]] = {}  # run_program: int
         for name, argtypes in signatures.items():
             for dtype, suffix in ((torch.float32, "f32"), (torch.float64, "f64")):
                 function = getattr(library, f"{name}_{suffix}")
-                function.argtypes, function.restype = argtypes, None
+                function.argtypes = argtypes
+                function.restype = I if name == "run_program" else None
                 self.functions[name, dtype] = function
         self.pool: ThreadPoolExecutor | None = None
         self.workers = 0

@@ -30,6 +30,7 @@ from pcc.backends.torch.blocks import ProductOp, SumOp
 from pcc.backends.torch.fused import FusedPass, leaf_sum_values
 from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.native import SumKernel
+from pcc.data.tensors import DomainTable, OutsideDomain
 from pcc.layering import NEG_INF_COLUMN
 
 KINDS = {"sum": 0, "product": 1, "gaussian": 2, "unit_bins": 3, "search_bins": 4, "lookup": 5,
@@ -240,9 +241,12 @@ class TiledPass:
         fit = TILE_BYTES // (self.columns * itemsize) // MIN_TILE * MIN_TILE
         return min(MAX_TILE, max(MIN_TILE, fit))
 
-    def run(self, x: torch.Tensor, missing: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    def run(self, x: torch.Tensor, missing: torch.Tensor, dtype: torch.dtype,
+            domains: DomainTable | None = None) -> torch.Tensor:
         """(rows, root units) root values of the bound program for `x`, `missing` as
-        `domains.prepare` gives them (CPU)."""
+        `domains.prepare` gives them (CPU). With `domains` the kernel checks every value that
+        is not missing against its variable's domain as it reads it (so `prepare` need not),
+        and a value outside raises `OutsideDomain` (`domains.explain` names it)."""
         steps = self.steps
         assert steps is not None, "bind first"
         batch = x.shape[0]
@@ -266,15 +270,22 @@ class TiledPass:
         code_k = self.leaf_rows.table_k if self.uses_codes else -1
         tiles = -(-batch // tile)
         share = -(-tiles // min(torch.get_num_threads(), tiles))  # tiles per thread (`split`)
+        bounds = [0, 0, 0] if domains is None else \
+            [a.ctypes.data for a in (domains.low, domains.high, domains.whole)]
+        failed: list[int] = []   # the first example outside its domains, per thread
 
         def part(first: int, last: int) -> None:
             work = self._work(first // share, work_bytes)  # each thread its own
-            function(steps, len(steps), x.data_ptr(),
-                     0 if mask is None else mask.data_ptr(), batch, self.num_vars,
-                     first * tile, min(last * tile, batch), tile, self.columns, code_k,
-                     work.data_ptr(), start, stop - start, out.data_ptr())
+            bad = function(steps, len(steps), x.data_ptr(),
+                           0 if mask is None else mask.data_ptr(), batch, self.num_vars,
+                           first * tile, min(last * tile, batch), tile, self.columns, code_k,
+                           work.data_ptr(), start, stop - start, out.data_ptr(), *bounds)
+            if bad >= 0:
+                failed.append(bad)
 
         self.kernel.split(tiles, tiles * tile * self.columns, part)
+        if failed:
+            raise OutsideDomain(min(failed))
         return out
 
     def _work(self, slot: int, nbytes: int) -> torch.Tensor:
