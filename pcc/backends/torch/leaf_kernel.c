@@ -15,12 +15,12 @@
 #ifdef __AVX2__
 #include <immintrin.h>
 /* Value-table rows of up to 32 floats (8 doubles) are read by in-register permutes: the row is
- * held in vectors of 8 floats (4 doubles), each example's code picks its lane in every vector,
- * and the vector that holds the code wins. Measured on this machine's EPYC (64-example tiles,
- * 1,400 rows, ns per value): float rows of 3 / 8 / 18 / 32 values 0.24 / 0.22 / 0.29 / 0.36
- * against 0.66 / 1.85 / 0.66 / 1.0 by gathers (or, up to 8, one select pass per value); double
- * rows of 3 / 8 values 0.39 / 0.36 against 0.79 / 2.2, but of 18 values 0.82 against 0.49:
- * gathers beyond 8 doubles, and beyond 32 floats (64: 0.64 against 0.58). */
+ * held in vectors of 8 floats, each example's code picks its lane in every vector, and the
+ * vector that holds the code wins (doubles: below). Measured on this machine's EPYC (64-example
+ * tiles, 1,400 rows, ns per value): float rows of 3 / 8 / 18 / 32 values 0.24 / 0.22 / 0.29 /
+ * 0.36 against 0.66 / 1.85 / 0.66 / 1.0 by gathers (or, up to 8, one select pass per value);
+ * double rows of 3 / 8 values 0.45 / 0.37 against 0.79 / 2.2. Gathers beyond 32 floats (64:
+ * 0.64 against 0.58) and beyond 8 doubles (18: 0.82 against 0.49 with vectors of 4 doubles). */
 #define PERMUTE_FLOATS 32
 #define PERMUTE_DOUBLES 8
 
@@ -51,29 +51,34 @@ static inline __attribute__((always_inline)) void permute_row_f32(
     for (; b < batch; b++) o[b] = add ? o[b] + row[c[b]] : row[c[b]];
 }
 
-/* doubles: each is two float lanes, so code c picks lanes 2c and 2c + 1 (mod 8) */
+/* doubles (rows of up to 8): the row's low and high 32-bit halves in a vector each, so that
+ * one permute per half reads 8 examples' values, interleaved back into two vectors of doubles
+ * (picking 2c and 2c + 1 from two doubles per vector took twice the operations) */
 static inline __attribute__((always_inline)) void permute_row_f64(
         const double *row, int64_t width, const int32_t *c, int64_t batch, double *o,
         const int chunks, const int add) {
-    __m256 tv[8];
-    for (int j = 0; j < chunks; j++)
-        tv[j] = _mm256_castpd_ps(
-            _mm256_maskload_pd(row + 4 * j, lanes_below(2 * (width - 4 * j))));
-    const __m256i one = _mm256_set1_epi64x(1);
+    (void)chunks;   /* always 1: PERMUTE_DOUBLES is 8 */
+    const __m256i halves = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m256 first = _mm256_permutevar8x32_ps(
+        _mm256_castpd_ps(_mm256_maskload_pd(row, lanes_below(2 * width))), halves);
+    const __m256 second = _mm256_permutevar8x32_ps(
+        _mm256_castpd_ps(_mm256_maskload_pd(row + 4, lanes_below(2 * (width - 4)))), halves);
+    const __m256 low = _mm256_permute2f128_ps(first, second, 0x20);
+    const __m256 high = _mm256_permute2f128_ps(first, second, 0x31);
     int64_t b = 0;
-    for (; b + 4 <= batch; b += 4) {
-        const __m256i cc = _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(c + b)));
-        const __m256i twice = _mm256_slli_epi64(cc, 1);
-        const __m256i lanes = _mm256_or_si256(
-            twice, _mm256_slli_epi64(_mm256_add_epi64(twice, one), 32));
-        __m256 v = _mm256_permutevar8x32_ps(tv[0], lanes);
-        for (int j = 1; j < chunks; j++) {
-            const __m256i above = _mm256_cmpgt_epi64(cc, _mm256_set1_epi64x(4 * j - 1));
-            v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(tv[j], lanes),
-                                 _mm256_castsi256_ps(above));
+    for (; b + 8 <= batch; b += 8) {
+        const __m256i ci = _mm256_loadu_si256((const __m256i *)(c + b));
+        const __m256 lo = _mm256_permutevar8x32_ps(low, ci);
+        const __m256 hi = _mm256_permutevar8x32_ps(high, ci);
+        const __m256 a = _mm256_unpacklo_ps(lo, hi), z = _mm256_unpackhi_ps(lo, hi);
+        __m256d v0 = _mm256_castps_pd(_mm256_permute2f128_ps(a, z, 0x20));
+        __m256d v1 = _mm256_castps_pd(_mm256_permute2f128_ps(a, z, 0x31));
+        if (add) {
+            v0 = _mm256_add_pd(_mm256_loadu_pd(o + b), v0);
+            v1 = _mm256_add_pd(_mm256_loadu_pd(o + b + 4), v1);
         }
-        const __m256d value = _mm256_castps_pd(v);
-        _mm256_storeu_pd(o + b, add ? _mm256_add_pd(_mm256_loadu_pd(o + b), value) : value);
+        _mm256_storeu_pd(o + b, v0);
+        _mm256_storeu_pd(o + b + 4, v1);
     }
     for (; b < batch; b++) o[b] = add ? o[b] + row[c[b]] : row[c[b]];
 }
