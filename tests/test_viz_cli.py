@@ -150,7 +150,7 @@ def test_missing_dot_is_explained_and_dot_text_still_works(capsys, small: Path, 
 
 
 def test_regions_view_of_something_else(capsys, small: Path, tmp_path: Path) -> None:
-    out = str(tmp_path / "r.svg")
+    out = str(tmp_path / "r.dot")  # DOT text: the input's error, with or without graphviz
     status, _, err = run(capsys, str(small), "-o", out, "--view", "regions")
     assert "not a text file; --view regions reads a region graph" in one_line_error(status, err)
     text = tmp_path / "c.txt"
