@@ -1,6 +1,6 @@
 """The leaf rows of the activation buffer: every input unit's log-value per example, written by
 one of three ways per input block: a lookup in a value table (every variable of the block has a
-finite domain), the native leaf kernel (`native_leaves`: CPU, no autograd), or the family's
+finite domain), the native leaf kernel (`native_leaves`: CPU), or the family's
 torch module. `CompiledCircuit.run` writes them for every pass and semiring.
 """
 
@@ -63,11 +63,6 @@ class LeafRows:
             if values is not None:
                 out[row:row + units] = values
             row += units
-
-    def differentiable(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
-        """Every input unit's log-value, (units, batch), differentiable in the parameters."""
-        parts = [p for p in self._parts(x, missing, None) if p is not None]
-        return (torch.cat(parts) if len(parts) > 1 else parts[0]).to(self.dtype)
 
     def _parts(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor | None,
                codes: torch.Tensor | None = None) -> list[torch.Tensor | None]:
