@@ -10,7 +10,6 @@
 #ifndef T
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 #ifdef __AVX2__
 #include <immintrin.h>
