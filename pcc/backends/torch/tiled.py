@@ -264,8 +264,9 @@ class TiledPass:
             steps[position].values = rows[-1].data_ptr()
         itemsize = out.element_size()
         tile = min(self.tile(itemsize), -(-batch // MIN_TILE) * MIN_TILE)
-        # the tile's buffer, then its values (float64), codes (int32) and mask (bytes)
-        work_bytes = self.columns * tile * itemsize + self.num_vars * tile * 13
+        # the tile's buffer, then its values and a row of sums (float64), codes (int32) and
+        # mask (bytes)
+        work_bytes = self.columns * tile * itemsize + self.num_vars * tile * 13 + tile * 8
         function = self.kernel.functions["run_program", dtype]
         code_k = self.leaf_rows.table_k if self.uses_codes else -1
         tiles = -(-batch // tile)
