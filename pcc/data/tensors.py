@@ -66,8 +66,7 @@ class DomainTable:
         else:
             missing, filled = np.zeros(x.shape, dtype=bool), x
         if check and filled.size and not self._fits(filled, top, whole):
-            check_data(x, self.domains)
-            raise DataError("data has values outside the variables' domains")  # not reached
+            self.explain(x)
         if mask is not None:
             m = np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask, dtype=bool)
             if m.shape not in ((x.shape[1],), x.shape):
@@ -78,10 +77,10 @@ class DomainTable:
         return (torch.from_numpy(filled).to(device),
                 torch.from_numpy(np.ascontiguousarray(missing)).to(device))
 
-    def explain(self, x: np.ndarray, missing: np.ndarray) -> None:
-        """Raise the `DataError` of `check_data` for prepared rows (`prepare`'s x and missing)
-        in which a check elsewhere found a value outside its domain."""
-        check_data(np.where(missing, np.nan, x), self.domains)
+    def explain(self, x: np.ndarray, missing: np.ndarray | None = None) -> None:
+        """Raise the `DataError` of `check_data` for rows in which a faster check found a value
+        outside its domain: NaN marks a missing entry, or `missing` does (`prepare`'s x)."""
+        check_data(x if missing is None else np.where(missing, np.nan, x), self.domains)
         raise DataError("data has values outside the variables' domains")  # not reached
 
     def _fits(self, x: np.ndarray, top: float, whole: bool) -> bool:

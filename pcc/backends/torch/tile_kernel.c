@@ -107,14 +107,13 @@ static void SUFFIX(leaf_step)(const Step *s, const double *xt, const uint8_t *m,
         SUFFIX(leaf_rows)(s, 0, s->rows, xt, m, codes, tile, 0, buf + s->start * tile);
         return;
     }
-    for (int64_t r = 0; r < s->rows; ) {
+    for (int64_t r = 0, e; r < s->rows; r = e) {
         const int64_t first = s->columns[r];
-        int64_t e = r + 1;
-        if (first >= 0)
-            while (e < s->rows && s->columns[e] == first + (e - r)) e++;
-        if (first >= 0)
-            SUFFIX(leaf_rows)(s, r, e - r, xt, m, codes, tile, 0, buf + first * tile);
-        r = e;
+        e = r + 1;
+        if (first < 0)
+            continue;
+        while (e < s->rows && s->columns[e] == first + (e - r)) e++;
+        SUFFIX(leaf_rows)(s, r, e - r, xt, m, codes, tile, 0, buf + first * tile);
     }
 }
 
@@ -174,8 +173,8 @@ static void SUFFIX(product_of_leaves)(const Step *steps, const Step *s, const do
 
 /* examples [begin, end) of x (batch, vars) float64 and missing (the same, uint8, or NULL);
  * work: columns * tile T, then (vars + 1) * tile doubles (values, a product's Gaussians' sum),
- * vars * tile int32 codes and bytes. Rows steps read
- * (rows, batch) arrays. code_k: the code of a missing value in lookups (-1: no lookups).
+ * vars * tile int32 codes and bytes. Rows steps read (rows, batch) arrays. code_k: the code of
+ * a missing value in lookups (-1: no lookups).
  * low, high, whole (per variable, or NULL: no check): every value that is not missing must lie
  * in (low, high), and be a whole number where `whole`, checked as the tile's values are read
  * (numpy's whole-array passes for it cost 1-2 ms at 10,000 rows of 64 variables). Returns the

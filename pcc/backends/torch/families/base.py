@@ -225,8 +225,9 @@ LOOKUP_ELEMENTS = 1 << 22  # (rows x batch) index entries per slice: 32 MiB of i
 GRADIENT_ELEMENTS = 1 << 18  # (rows x batch) entries of a leaf backward's work arrays per slice
 
 
-def _slices(rows: int, batch: int) -> list[slice]:
-    step = max(1, LOOKUP_ELEMENTS // max(batch, 1))
+def slices(rows: int, batch: int, elements: int = LOOKUP_ELEMENTS) -> list[slice]:
+    """Slices of `rows` whose (rows, batch) work arrays hold at most `elements` entries each."""
+    step = max(1, elements // max(batch, 1))
     return [slice(start, start + step) for start in range(0, rows, step)]
 
 
@@ -238,7 +239,7 @@ def _lookup_into(table: torch.Tensor, codes: torch.Tensor, var: torch.Tensor,
     if native is not None and out.is_contiguous():
         native.lookup(table.contiguous(), codes.contiguous(), var, out)
         return
-    for rows in _slices(len(var), codes.shape[1]):
+    for rows in slices(len(var), codes.shape[1]):
         torch.gather(table[rows], 1, codes.index_select(0, var[rows]), out=out[rows])
 
 
@@ -268,8 +269,6 @@ def _table_gradient(codes: torch.Tensor, var: torch.Tensor, grad: torch.Tensor,
     grad_table = grad.new_zeros(shape)
     # a (rows, batch) int64 index per slice: a backward's slices are kept small, since the
     # whole activation buffer, weights and their gradients are resident beside them
-    step = max(1, GRADIENT_ELEMENTS // max(codes.shape[1], 1))
-    for start in range(0, len(var), step):
-        rows = slice(start, start + step)
+    for rows in slices(len(var), codes.shape[1], GRADIENT_ELEMENTS):
         grad_table[rows].scatter_add_(1, codes.index_select(0, var[rows]), grad[rows])
     return grad_table

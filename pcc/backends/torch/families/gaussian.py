@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pcc.backends.torch.families.base import GRADIENT_ELEMENTS, Family, Params, Tensors, write
+from pcc.backends.torch.families.base import (GRADIENT_ELEMENTS, Family, Params, Tensors,
+                                              slices, write)
 
 
 class Gaussian(Family):
@@ -39,9 +40,7 @@ class Gaussian(Family):
             xt = x.t().to(self.dtype).contiguous()
             absent = missing.t().contiguous() if bool(missing.any()) else None
             grad_mean, grad_log_std = torch.empty_like(mean), torch.empty_like(mean)
-            step = max(1, GRADIENT_ELEMENTS // max(x.shape[0], 1))
-            for start in range(0, len(self.var), step):
-                rows = slice(start, start + step)
+            for rows in slices(len(self.var), x.shape[0], GRADIENT_ELEMENTS):
                 var = self.var[rows]
                 z = xt.index_select(0, var).sub_(mean[rows, None]).mul_(inv_std[rows, None])
                 g = grad[rows] if absent is None else \
