@@ -52,7 +52,7 @@ def test_transform_errors(tmp_path, capsys):
     assert main(args + ["prune,nope"]) == 2
     assert capsys.readouterr().err == (
         "pcc transform: error: unknown pass 'nope'; known: prune, smooth, normalize, "
-        "vectorize, binarize, condition:..., marginalize:...\n")
+        "vectorize, binarize, scalarize, condition:..., marginalize:...\n")
     assert main(args + ["smooth"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("pcc transform: error: smooth: cannot apply: product #2 is not "

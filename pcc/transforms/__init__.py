@@ -17,6 +17,7 @@ from pcc.transforms.condition import Condition, ConditionReport, parse_evidence
 from pcc.transforms.marginalize import Marginalize, MarginalizeReport, parse_variables
 from pcc.transforms.normalize import Normalize, NormalizeReport
 from pcc.transforms.prune import Prune, PruneReport
+from pcc.transforms.scalarize import Scalarize, ScalarizeReport
 from pcc.transforms.smooth import Smooth, SmoothReport
 from pcc.transforms.vectorize import Vectorize, VectorizeReport
 
@@ -29,6 +30,7 @@ PASSES: dict[str, Pass] = {
     "normalize": Normalize(),
     "vectorize": Vectorize(),
     "binarize": Binarize(),
+    "scalarize": Scalarize(),
 }
 
 # passes that need arguments: `condition:3=1:5=0`, `marginalize:2:4`
@@ -69,5 +71,6 @@ def apply_passes(circuit: Circuit, names: Sequence[str] | str
 __all__ = ["Binarize", "BinarizeReport", "Condition", "ConditionReport", "Marginalize",
            "MarginalizeReport", "WITH_ARGUMENTS",
            "Normalize", "NormalizeReport", "PASSES", "PassReport", "Prune", "PruneReport",
+           "Scalarize", "ScalarizeReport",
            "Smooth", "SmoothReport", "Vectorize", "VectorizeReport", "TransformError", "apply_passes",
            "get_pass"]
