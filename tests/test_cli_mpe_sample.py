@@ -17,7 +17,10 @@ from pcc.ir import BINARY, REAL, CircuitBuilder, categorical
 
 
 def run(capsys, *argv: object) -> tuple[int, str, str]:
-    status = main([str(a) for a in argv])
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exit:  # an option refused by the parser
+        status = int(exit.code or 0)
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -105,17 +108,20 @@ def bad_circuit(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["sample", "{m}", "-n", "0", "-o", "{o}"], "-n must be at least 1, got 0"),
-    (["sample", "{m}", "-n", "-2", "-o", "{o}"], "-n must be at least 1, got -2"),
+    (["sample", "{m}", "-n", "0", "-o", "{o}"],
+     "argument -n/--num-samples: must be an integer >= 1, got '0'"),
+    (["sample", "{m}", "-n", "-2", "-o", "{o}"],
+     "argument -n/--num-samples: must be an integer >= 1, got '-2'"),
     (["mpe", "{m}", "--data", "{wide}", "-o", "{o}"], ("wide.csv:1: the data has 4 columns but "
                                                           "the circuit has 3 variables")),
     (["mpe", "{m}", "--data", "{domain}", "-o", "{o}"], "domain.csv:2:3: column 1 (x1) holds 5.0"),
     (["sample", "{m}", "-n", "2", "--evidence", "{domain}", "-o", "{o}"], "column 1 (x1) holds 5.0"),
     (["mpe", "{bad}", "--data", "{pair}", "-o", "{o}"],
-     "need a smooth, decomposable circuit; sum #2 is not smooth"),
-    (["sample", "{bad}", "-n", "3", "-o", "{o}"], "sum #2 is not smooth"),
+     "bad.pcc is not a valid PC (smooth and decomposable), which MPE needs: sum #2 is not "
+     "smooth: child #0 has scope {0}, child #1 has scope {1}; `pcc check "),
+    (["sample", "{bad}", "-n", "3", "-o", "{o}"], "which sampling needs: sum #2 is not smooth"),
     (["sample", "{bad}", "-n", "3", "-o", "{o}", "--backend", "reference"],
-     "need a smooth, decomposable circuit"),
+     "which sampling needs: sum #2 is not smooth"),
     (["sample", "{det}", "-n", "3", "--evidence", "{pair}", "-o", "{o}"],
      "evidence of row 0 has probability zero"),
 ])

@@ -51,6 +51,7 @@ class Backend:
     dtype: str = "float64"
     device: str = "cpu"
     buffer_bytes: int = BUFFER_BYTES
+    allow_invalid: bool = False  # compile a circuit that is not smooth and decomposable
 
     def __post_init__(self) -> None:
         if self.name not in BACKENDS:
@@ -73,7 +74,7 @@ class Backend:
         from pcc.backends.torch import compile
 
         return compile(circuit, dtype=getattr(torch, self.dtype), device=self.torch_device(),
-                       buffer_bytes=self.buffer_bytes)
+                       buffer_bytes=self.buffer_bytes, allow_invalid=self.allow_invalid)
 
     def torch_device(self) -> torch.device:
         """The device, checked by allocating on it (a BackendError names it where torch cannot

@@ -69,7 +69,31 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 def backend_of(args: argparse.Namespace) -> Backend:
     """The `Backend` the options name (its device checked up front for torch)."""
-    backend = Backend(args.backend, args.dtype, args.device)
+    backend = Backend(args.backend, args.dtype, args.device,
+                      allow_invalid=getattr(args, "allow_invalid", False))
     if backend.name == "torch":
         backend.torch_device()
     return backend
+
+
+def refuse_invalid(circuit: Circuit, path: str, need: str, opt_out: str = "") -> None:
+    """A UsageError (one line) when `circuit` is not smooth and decomposable: the first
+    violation, how many more, and the way out on the command line (`pcc check --fix` where
+    smoothing repairs it, then `opt_out` if given); `need` names what needs a valid PC."""
+    from pcc.analysis import decomposability, smoothness
+
+    report = smoothness(circuit).merge(decomposability(circuit))
+    if report.valid:
+        return
+    # the violation that decides the way out first: a decomposability one when there is one
+    first = (report.of("decomposability") or report.violations)[0]
+    more = len(report.violations) - 1
+    extra = f" (and {more} more violation{'s' * (more > 1)})" if more else ""
+    if report.decomposable:
+        way_out = f"`pcc check {path} --fix -o FIXED.pcc` repairs it (smooth)"
+    else:
+        way_out = (f"no pcc pass repairs decomposability (`pcc check {path}` lists the "
+                   "violations)")
+    raise UsageError(f"{path} is not a valid PC (smooth and decomposable), which {need} "
+                     f"needs: {first.message}{extra}; {way_out}"
+                     + (f"; {opt_out}" if opt_out else ""))

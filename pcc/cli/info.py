@@ -12,11 +12,13 @@ import argparse
 import json
 
 from pcc.cli.common import add_circuit_arguments, budget_of, read_circuit
+from pcc.cli.options import int_at_least
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_circuit_arguments(parser)
-    parser.add_argument("--determinism-budget", type=int, default=None, metavar="STEPS",
+    parser.add_argument("--determinism-budget", type=int_at_least(0), default=None,
+                        metavar="STEPS",
                         help="steps the determinism proof may take before it answers "
                              "'unknown' (default: 1000000, a few seconds)")
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON")

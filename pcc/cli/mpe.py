@@ -16,14 +16,17 @@ import argparse
 
 import numpy as np
 
-from pcc.cli.common import add_backend_arguments, add_circuit_arguments, backend_of, read_circuit
+from pcc.cli.common import (add_backend_arguments, add_circuit_arguments, backend_of,
+                            read_circuit, refuse_invalid)
+from pcc.cli.options import output_file
 from pcc.ir import Circuit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_circuit_arguments(parser)
     parser.add_argument("--data", required=True, metavar="DATA", help="rows to complete")
-    parser.add_argument("-o", "--out", required=True, metavar="OUT.csv", help="completed rows")
+    parser.add_argument("-o", "--out", required=True, metavar="OUT.csv", type=output_file,
+                        help="completed rows")
     add_backend_arguments(parser)
 
 
@@ -34,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     backend = backend_of(args)
     circuit = read_circuit(args)
+    refuse_invalid(circuit, args.file, "MPE")
     data = read_data(args.data)
     values = check_columns(data, circuit.domains)
     states, best = mpe(circuit, values, backend)

@@ -17,17 +17,20 @@ import argparse
 
 import numpy as np
 
-from pcc.cli.common import (UsageError, add_backend_arguments, add_circuit_arguments, backend_of,
-                            read_circuit)
+from pcc.cli.common import (add_backend_arguments, add_circuit_arguments, backend_of,
+                            read_circuit, refuse_invalid)
+from pcc.cli.options import int_at_least, output_file, seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_circuit_arguments(parser)
-    parser.add_argument("-n", "--num-samples", type=int, required=True, metavar="N",
+    parser.add_argument("-n", "--num-samples", type=int_at_least(1), required=True, metavar="N",
                         help="samples (per evidence row with --evidence); at least 1")
     parser.add_argument("--evidence", metavar="DATA", help="rows to complete by sampling")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("-o", "--out", required=True, metavar="OUT.csv", help="the samples")
+    parser.add_argument("--seed", type=seed, default=0,
+                        help="random seed, 0 to 2^63-1 (default: 0)")
+    parser.add_argument("-o", "--out", required=True, metavar="OUT.csv", type=output_file,
+                        help="the samples")
     add_backend_arguments(parser)
 
 
@@ -36,10 +39,9 @@ def run(args: argparse.Namespace) -> int:
     from pcc.data import check_columns, read_data
     from pcc.io.csv_rows import write_csv_rows
 
-    if args.num_samples < 1:
-        raise UsageError(f"-n must be at least 1, got {args.num_samples}")
     backend = backend_of(args)
     circuit = read_circuit(args)
+    refuse_invalid(circuit, args.file, "sampling")
     header = None
     if args.evidence:
         data = read_data(args.evidence)

@@ -33,8 +33,10 @@ ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OS
               NotImplementedError, RuntimeError, ValueError, struct.error, OverflowError)
 
 
-def save_pcc(circuit: Circuit, path: str | Path) -> None:
-    """Write `circuit` to `path` as a `.pcc` file."""
+def save_pcc(circuit: Circuit, path: str | Path, metadata: dict | None = None) -> None:
+    """Write `circuit` to `path` as a `.pcc` file; `metadata` (JSON values, e.g. the
+    `kept_variables` of `pcc transform`) goes into header.json as "metadata", read by nothing
+    but people and tools."""
     families = sorted({g.family for g in circuit.groups if isinstance(g, Input)})
     n = len(circuit.groups)
     kind = np.empty(n, np.int8)
@@ -78,6 +80,8 @@ def save_pcc(circuit: Circuit, path: str | Path) -> None:
         "families": families, "groups": n,
         "origins": origins if any(o is not None for o in origins) else None,
     }
+    if metadata:
+        header["metadata"] = metadata
     members = {}
     for name, array in columns.items():
         buffer = io.BytesIO()

@@ -21,6 +21,8 @@ class ConditionReport(PassReport):
     log_evidence: float       # log p(e) (of the circuit's own mass when unnormalized)
     vars_before: int
     vars_after: int
+    # the input's ids of the remaining variables in their new order: new x_i is old x_kept[i]
+    kept: tuple[int, ...] = ()
 
     name: ClassVar[str] = "condition"
 
@@ -53,18 +55,24 @@ class Condition:
         if not np.isfinite(z):
             raise TransformError("condition: the evidence has probability 0; the conditional "
                                  "is undefined")
+        kept = tuple(v for v in range(circuit.num_vars) if v not in self.evidence)
         return normal, ConditionReport(dict(self.evidence), log_factor + z,
-                                       circuit.num_vars, normal.num_vars)
+                                       circuit.num_vars, normal.num_vars, kept)
 
 
 def parse_evidence(args: list[str]) -> dict[int, float]:
-    """`["3=1", "x5=0"]` -> {3: 1.0, 5: 0.0}."""
-    out = {}
+    """`["3=1", "x5=0"]` -> {3: 1.0, 5: 0.0}; a variable given twice is an error (which
+    value was meant is a guess)."""
+    out: dict[int, float] = {}
     for arg in args:
         var, _, value = arg.partition("=")
         try:
-            out[int(var.strip().lstrip("x"))] = float(value)
+            v, number = int(var.strip().lstrip("x")), float(value)
         except ValueError:
             raise TransformError(f"condition: cannot read evidence {arg!r}; expected VAR=VALUE, "
                                  "e.g. condition:3=1:5=0") from None
+        if v in out:
+            raise TransformError(f"condition: x{v} is given twice (x{v}={out[v]:g} and "
+                                 f"x{v}={number:g}); give each variable one value")
+        out[v] = number
     return out

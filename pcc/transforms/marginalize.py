@@ -20,6 +20,8 @@ class MarginalizeReport(PassReport):
     vars_after: int
     groups_before: int
     groups_after: int
+    # the input's ids of the remaining variables in their new order: new x_i is old x_kept[i]
+    kept: tuple[int, ...] = ()
 
     name: ClassVar[str] = "marginalize"
 
@@ -52,13 +54,20 @@ class Marginalize:
             out.sum([root.id], np.full((1, 1), np.exp(log_factor)) if root.units == 1
                     else np.eye(root.units) * np.exp(log_factor))
             reduced = out.build()
+        kept = tuple(v for v in range(circuit.num_vars) if v not in self.variables)
         return reduced, MarginalizeReport(tuple(sorted(self.variables)), circuit.num_vars,
-                                          reduced.num_vars, len(circuit), len(reduced))
+                                          reduced.num_vars, len(circuit), len(reduced), kept)
 
 
 def parse_variables(args: list[str]) -> tuple[int, ...]:
+    """`["2", "x4"]` -> (2, 4); a variable named twice is an error (likely a typo)."""
     try:
-        return tuple(int(a.strip().lstrip("x")) for a in args)
+        out = tuple(int(a.strip().lstrip("x")) for a in args)
     except ValueError:
         raise TransformError(f"marginalize: cannot read variables {':'.join(args)!r}; "
                              "expected marginalize:3:5") from None
+    twice = sorted({v for v in out if out.count(v) > 1})
+    if twice:
+        raise TransformError(f"marginalize: x{twice[0]} is named twice; name each variable "
+                             "once")
+    return out
