@@ -4,7 +4,8 @@ Binarizes the digits, splits them into train/valid/test files, then runs the pcc
 user would: `pcc train` (an HCLT EiNet, EM, with a progress bar), `pcc check`, `pcc eval` with
 the torch backend and with the reference interpreter, `pcc info --layers` (the compiled plan)
 and `pcc viz` (a picture of the plan; its DOT text where graphviz is missing). Everything lands
-in the output folder.
+in the output folder. It needs scikit-learn (the `examples` extra: `pip install 'pcc[examples]'`);
+without it, one line says so and nothing is written.
 """
 
 from __future__ import annotations
@@ -15,12 +16,35 @@ from typing import Iterator
 
 import numpy as np
 
+from pcc.cli.common import UsageError
+from pcc.cli.options import int_at_least, output_folder, seed
+
+# what a plain `pip install .` lacks for the demo (pyproject.toml's `examples` extra)
+INSTALL_EXAMPLES = ("pip install 'pcc[examples]' (or pip install scikit-learn; from a clone: "
+                    "pip install '.[examples]')")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--out", default="out", help="folder for the files it writes")
-    parser.add_argument("--units", type=int, default=8, help="units per region (K)")
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--out", default="out", type=output_folder,
+                        help="folder for the files it writes (made if missing)")
+    parser.add_argument("--units", type=int_at_least(1), default=8,
+                        help="units per region (K, default 8)")
+    parser.add_argument("--epochs", type=int_at_least(1), default=15,
+                        help="training epochs (default 15)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+
+
+def require_sklearn() -> None:
+    """A UsageError saying what to install when scikit-learn (the demo's data) is missing."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("sklearn") is not None
+    except (ImportError, ValueError):  # a broken or blocked install counts as missing
+        found = False
+    if not found:
+        raise UsageError("the demo's data come from scikit-learn, which is not installed: "
+                         + INSTALL_EXAMPLES)
 
 
 def write_digits(out: Path, seed: int) -> dict[str, Path]:
@@ -58,6 +82,7 @@ def picture_path(out: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from pcc.cli.main import main as pcc
 
+    require_sklearn()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = write_digits(out, args.seed)

@@ -59,6 +59,16 @@ def output_file(text: str) -> str:
     return text
 
 
+def output_folder(text: str) -> str:
+    """An argparse type: a folder to write into (made later if missing), not an existing
+    file."""
+    path = Path(text)
+    if text == "" or (path.exists() and not path.is_dir()):
+        raise argparse.ArgumentTypeError(f"cannot write into {text!r}: it is a file, expected "
+                                         "a folder")
+    return text
+
+
 def per_example_file(text: str) -> str:
     """An argparse type: `--per-example` OUT, a writable name ending in .npy (binary float64)
     or .txt/.csv (text, one value a line); other names are refused rather than renamed."""
