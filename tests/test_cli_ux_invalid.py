@@ -146,6 +146,11 @@ def test_a_variable_given_twice_is_an_error(capsys, files) -> None:
                          "marginalize:2:x2")
     assert status == 2
     assert err == "pcc transform: error: marginalize: x2 is named twice; name each variable once\n"
+    status, _, err = run(capsys, "transform", files["good"], "-o", out_file, "--passes",
+                         "condition:1=nan")
+    assert status == 2
+    assert err == ("pcc transform: error: condition: x1=nan is not a value; to sum x1 out, use "
+                   "marginalize:1\n")
     assert not out_file.exists()
 
 

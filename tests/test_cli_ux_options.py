@@ -69,6 +69,8 @@ CASES = [
     (["transform", "{m}", "-o", "{t}/no/t.pcc", "--passes", "prune"],
      "pcc transform: error: argument -o/--output: cannot write {t}/no/t.pcc: folder {t}/no "
      "does not exist"),
+    (["transform", "{m}", "-o", "{t}/t.pcc", "--passes", ","],
+     "pcc transform: error: argument --passes: no pass given; e.g. --passes prune,smooth"),
     (["viz", "{m}", "-o", "{t}/x.dot", "--digits", "40"],
      "pcc viz: error: --digits must be between 0 and 12, got 40"),
     (["demo", "--units", "0", "-o", "{t}/demo"],

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT", type=output_file,
                         help="the file to write (its format from its name, or --to)")
     parser.add_argument("--to", default=None, metavar="F", help="OUT's format")
-    parser.add_argument("--passes", required=True, metavar="P1,P2,...",
+    parser.add_argument("--passes", required=True, metavar="P1,P2,...", type=pass_list,
                         help="the passes to apply, in order")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
 
@@ -64,6 +64,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} ({target}): {len(result)} groups, {result.num_units} units, "
               f"{result.num_vars} variables")
     return 0
+
+
+def pass_list(text: str) -> str:
+    """An argparse type: at least one pass name (an empty list would copy the file silently)."""
+    if not [n for n in text.split(",") if n.strip()]:
+        raise argparse.ArgumentTypeError("no pass given; e.g. --passes prune,smooth")
+    return text
 
 
 def kept_variables(num_vars: int, reports: list[PassReport]) -> list[int]:

@@ -71,6 +71,9 @@ def parse_evidence(args: list[str]) -> dict[int, float]:
         except ValueError:
             raise TransformError(f"condition: cannot read evidence {arg!r}; expected VAR=VALUE, "
                                  "e.g. condition:3=1:5=0") from None
+        if not np.isfinite(number):  # NaN would mean "missing": marginalize, not condition
+            raise TransformError(f"condition: x{v}={value.strip()} is not a value; to sum "
+                                 f"x{v} out, use marginalize:{v}")
         if v in out:
             raise TransformError(f"condition: x{v} is given twice (x{v}={out[v]:g} and "
                                  f"x{v}={number:g}); give each variable one value")
