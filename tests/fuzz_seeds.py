@@ -131,6 +131,8 @@ def own_seeds(folder: Path) -> list[Seed]:
         _file("own .psdd + .vtree", PSDD.encode(), ".psdd", vtree=vtree),
         _file("own .psdd", PSDD.encode(), ".psdd"),
         Seed("own .vtree", VTREE.encode(), _load_vtree, ".vtree"),
+        Seed("own --vtree .vtree", VTREE.encode(), _load_any_vtree, ".vtree"),
+        Seed("own --vtree JSON", b"[[0, 1],\n [2, 3]]\n", _load_any_vtree, ".json"),
         _file("own .jpc", format_jpc(circuit).encode(), ".jpc"),
         _file("own PC.jl .spn", PCJL.encode(), ".spn"),
         _file("own Libra .ac", AC.encode(), ".ac"),
@@ -191,6 +193,13 @@ def _load_vtree(path: Path) -> object:
     from pcc.frontends.vtree_file import load_vtree
 
     return load_vtree(path)
+
+
+def _load_any_vtree(path: Path) -> object:
+    """What `--vtree FILE` reads: a UCLA .vtree or JSON nested pairs, by the first bytes."""
+    from pcc.frontends.vtree_json import load_any_vtree
+
+    return load_any_vtree(path)
 
 
 SeedList = Callable[[Path], list[Seed]]

@@ -64,7 +64,8 @@ def own(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Seed]:
     return {s.name: s for s in own_seeds(tmp_path_factory.mktemp("seeds"))}
 
 
-OWN = ["own .psdd + .vtree", "own .psdd", "own .vtree", "own .jpc", "own PC.jl .spn",
+OWN = ["own .psdd + .vtree", "own .psdd", "own .vtree", "own --vtree .vtree",
+       "own --vtree JSON", "own .jpc", "own PC.jl .spn",
        "own Libra .ac", "own Libra .spn spac.m", "own Libra .spn leaf", "own SPFlow ref graph",
        "own SPFlow equation", "own .pcc"]
 SHARED = [s.name for s in shared_seeds()]
@@ -110,6 +111,7 @@ CORPUS_ERRORS = [
     ("huge_variable.psdd", {}, r"huge_variable.psdd:2:7: the variable must be <= 1048576"),
     ("huge_variable.vtree", {}, r"huge_variable.vtree:2:5: the variable must be <= 1048576"),
     ("not_utf8.vtree", {}, r"not_utf8.vtree:3:5: not UTF-8 text \(byte 0xff\)"),
+    ("one_byte.vtree", {}, r"one_byte.vtree:1:1: not UTF-8 text \(byte 0xb9\)"),
     ("not_gzip.psdd", {}, r"not_gzip.psdd: corrupt gzip data"),
     ("not_gzip.spn", {}, r"not_gzip.spn: corrupt gzip data"),
     ("huge_trials.jpc", {}, r"huge_trials.jpc:3:9: the number of trials must be <= 1048575"),
@@ -121,11 +123,11 @@ CORPUS_ERRORS = [
 @pytest.mark.parametrize("name, options, message", CORPUS_ERRORS)
 def test_corpus_reproducers(name: str, options: dict, message: str) -> None:
     path = CORPUS / name
-    if name.endswith(".vtree"):
-        from pcc.frontends.vtree_file import load_vtree
+    if name.endswith(".vtree"):  # read as `--vtree FILE` reads it (UCLA or JSON)
+        from pcc.frontends.vtree_json import load_any_vtree
 
         with pytest.raises(FormatError, match=message):
-            load_vtree(path)
+            load_any_vtree(path)
         return
     with pytest.raises(FormatError, match=message):
         load_circuit(path, **options)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pcc.cli.common import (add_backend_arguments, add_circuit_arguments, backend_of,
-                            read_circuit, refuse_invalid)
+                            read_circuit, read_vtree, refuse_invalid)
 from pcc.cli.options import PER_EXAMPLE_FORMATS, int_at_least, per_example_file
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     backend = backend_of(args)
     circuit = read_circuit(args)
+    if args.vtree:  # read_circuit reads only a UCLA vtree of a .psdd: reject what check does
+        read_vtree(args.vtree)
     if not args.allow_invalid:  # the reference would evaluate it silently: refuse as torch does
         refuse_invalid(circuit, args.file, "evaluating it",
                        "or pass --allow-invalid to evaluate its function as it is")

@@ -38,6 +38,11 @@ def read_bytes(path: str | Path) -> bytes:
         raise FormatError("is a directory, expected a file", str(path)) from None
     except OSError as error:
         raise FormatError(f"cannot read: {error.strerror or error}", str(path)) from None
+    return gunzip(raw, path)
+
+
+def gunzip(raw: bytes, path: str | Path) -> bytes:
+    """`raw` decompressed if it starts like gzip (a FormatError if it is not valid gzip)."""
     if raw[:2] == GZIP_MAGIC:
         try:
             raw = gzip.decompress(raw)

