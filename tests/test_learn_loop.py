@@ -32,9 +32,10 @@ def test_progress_off_a_terminal_is_one_line_per_epoch(capsys):
     err = capsys.readouterr().err  # pytest's capture is not a terminal
     assert "\r" not in err
     lines = err.splitlines()
-    assert len(lines) == 3, err
-    assert lines[0].startswith("epoch 1/3: train -") and ", valid -" in lines[0]
-    assert lines[2].startswith("epoch 3/3: ") and lines[2].endswith(" s)")
+    assert len(lines) == 4, err  # epoch 0: the initial model
+    assert lines[0].startswith("epoch 0/3: train -") and ", valid -" in lines[0]
+    assert lines[1].startswith("epoch 1/3: train -") and ", valid -" in lines[1]
+    assert lines[3].startswith("epoch 3/3: ") and lines[3].endswith(" s)")
 
 
 def test_progress_on_a_terminal_is_a_redrawn_bar():
@@ -51,6 +52,10 @@ def test_progress_on_a_terminal_is_a_redrawn_bar():
         progress.end_epoch(epoch, -1.5, None, 0.1)
     progress.close()
     assert "\r" in screen.getvalue() and "epoch 2/2" in screen.getvalue()
+    # the epoch lines stay on the terminal (issue 23): whole lines above the bar
+    kept = [line.split("\r")[-1] for line in screen.getvalue().split("\n")]
+    assert "epoch 1/2: train -1.5000 nats/example (0.1 s)" in kept, screen.getvalue()
+    assert "epoch 2/2: train -1.5000 nats/example (0.1 s)" in kept
     quiet = Terminal()
     Progress(False, 2, stream=quiet).end_epoch(0, -1.0, None, 0.1)
     assert quiet.getvalue() == ""
@@ -67,8 +72,8 @@ def test_pcc_train_logged_to_a_file_has_short_lines(tmp_path):
              "-o", str(tmp_path / "o.pcc")], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
     assert status.returncode == 0
     text = (tmp_path / "log").read_text()
-    assert "\r" not in text and [line[:10] for line in text.splitlines()] == ["epoch 1/2:",
-                                                                           "epoch 2/2:"]
+    assert "\r" not in text and [line[:10] for line in text.splitlines()] == [
+        "epoch 0/2:", "epoch 1/2:", "epoch 2/2:"]
 
 
 def test_mid_epoch_checkpoints_resume_to_the_uninterrupted_result(tmp_path, monkeypatch):

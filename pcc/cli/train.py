@@ -4,7 +4,9 @@ RAT-SPN, HCLT), or one read from a file (a PSDD, an SPFlow model, a .pcc) to fin
     pcc train --structure rat --data nltcs.train.data.gz --valid nltcs.valid.data.gz \\
         --test nltcs.test.data.gz --units 16 --epochs 20 --em -o nltcs.pcc
     pcc train --structure pd --data mnist/ --test mnist/ --units 10 --epochs 5 -o mnist.pcc
-    pcc train --init nltcs.psdd --data nltcs.train.data.gz --epochs 5 --em -o nltcs.pcc
+    pcc train --init nltcs.psdd --data nltcs.train.data.gz --valid nltcs.valid.data.gz \\
+        --epochs 3 -o nltcs.pcc          # full-batch EM, pseudo-count 1; best epoch kept
+    pcc train --init nltcs.psdd --mle --data nltcs.train.data.gz -o nltcs.pcc
     pcc train --init model.ac --passes prune,normalize --data train.data --epochs 5 -o m.pcc
     torchrun --nproc-per-node 2 -m pcc.cli.main train --distributed ...   # docs/distributed.md
 
@@ -15,13 +17,18 @@ MNIST-style IDX files (--data reads its train split, --valid/--test its t10k spl
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
+    import torch
+
+    from pcc.data import DataFile
     from pcc.ir import Circuit
+    from pcc.learn import History
 
 # pcc.regions.policy.STRUCTURES, spelled out: importing pcc.regions loads networkx (0.24 s)
 # into every pcc command, since the parser is built for all of them (a test keeps them equal)
@@ -64,20 +71,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="EM (default)")
     method.add_argument("--adam", dest="method", action="store_const", const="adam",
                         help="Adam on the log-likelihood")
+    method.add_argument("--mle", dest="method", action="store_const", const="mle",
+                        help="closed-form maximum likelihood in one pass over complete data, for "
+                             "a deterministic circuit (--init: PSDDs, many Libra ACs); "
+                             "pseudo-count --prior (default 1)")
     parser.set_defaults(method="em")
-    parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument("--batch-size", type=int, default=100,
-                        help="mini-batch size; 0 = full batch")
+    parser.add_argument("--epochs", type=int, help="training epochs (not with --mle)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="mini-batch size; 0 = full batch (default: 100 for --structure, "
+                             "0 for --init)")
     parser.add_argument("--step-size", type=float, default=0.1, help="online EM step size")
     parser.add_argument("--step-decay", type=float, default=1.0,
                         help="online EM: the step size shrinks by this factor per epoch")
     parser.add_argument("--prior", type=float, default=None,
-                        help="EM pseudo-count added at every M-step (default: TrainConfig's, 1e-5)")
+                        help="EM pseudo-count added at every M-step (default: 1e-5 for "
+                             "--structure, 1 for --init and --mle)")
     parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
     parser.add_argument("--patience", type=int, default=5, help="early stopping patience")
     parser.add_argument("--time-limit", type=float, help="start no epoch after this many seconds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device: cpu (default), cuda or cuda:N")
     parser.add_argument("--checkpoint", help="checkpoint file (resumed from when it exists)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also checkpoint every N mini-batches (needs --checkpoint)")
@@ -86,37 +101,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="one rank of a torchrun job: train data-parallel (docs/distributed.md)")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="--distributed: seconds to wait for a silent rank before failing")
-    parser.add_argument("-o", "--out", required=True, help="the trained circuit (.pcc)")
+    parser.add_argument("-o", "--out", required=True,
+                        help="the trained circuit (.pcc); the history goes beside it: "
+                             "OUT.history.csv, and OUT.history.png with matplotlib")
+
+
+# defaults that depend on the start (chosen on the shipped UCLA PSDDs: see the README's
+# "Fine-tuning" paragraph): a new circuit trains with online EM and a tiny pseudo-count, a
+# circuit from a file is fine-tuned by full-batch EM with pseudo-count 1
+NEW_DEFAULTS: dict[str, float] = {"batch_size": 100, "prior": 1e-5}
+INIT_DEFAULTS: dict[str, float] = {"batch_size": 0, "prior": 1.0}
 
 
 def run(args: argparse.Namespace) -> int:
+    from pcc.cli.common import UsageError
+
+    _check_usage(args, UsageError)  # every argument, before any data is read
+    device = _device(args.device, UsageError)
+    return _train(args, device)
+
+
+def _train(args: argparse.Namespace, device: str) -> int:
     import torch
 
     from pcc.backends.torch import compile
-    from pcc.cli.common import UsageError
-    from pcc.data import binarize, hold_out, read_data, unweighted
+    from pcc.data import check_columns, hold_out, read_data
     from pcc.io import save_circuit
     from pcc.learn import LOCAL, TrainConfig, World, fit, mean_log_likelihood
 
-    _check_usage(args, UsageError)
     world: World = LOCAL
     if args.distributed:  # join first: a missing torchrun environment fails before any work
         from pcc.distributed import DistributedWorld, setup
 
         world = DistributedWorld(setup(timeout=args.timeout))
-    first = read_data(args.data, "train")
-    train, shape = unweighted(first), first.image_shape
-    valid = unweighted(read_data(args.valid, "test")) if args.valid else None
-    test = unweighted(read_data(args.test, "test")) if args.test else None
-    if args.limit:
-        train = train[: args.limit]
+    first = _prepared(read_data(args.data, "train"), args, limit=args.limit)
+    shape = first.image_shape
+    held = [_prepared(read_data(path, "test"), args) if path else None
+            for path in (args.valid, args.test)]
+    circuit, what = _start_circuit(args, first.values, shape)
+    for data in (first, *held):  # data that do not fit: an error naming file:line:column
+        if data is not None:
+            check_columns(data, circuit.domains)
+    train, valid, test = first.values, *(None if d is None else d.values for d in held)
     if valid is None and args.valid_fraction > 0:
         train, valid = hold_out(train, args.valid_fraction, args.seed)
-    if args.binarize is not None:
-        train = binarize(train, args.binarize)
-        valid = None if valid is None else binarize(valid, args.binarize)
-        test = None if test is None else binarize(test, args.binarize)
-    circuit, what = _start_circuit(args, train, shape, valid, test)
     if args.passes:
         from pcc.transforms import apply_passes
 
@@ -124,22 +152,32 @@ def run(args: argparse.Namespace) -> int:
         for report in reports if world.leader else ():
             print(report.text())
     started = time.perf_counter()
-    model = compile(circuit, dtype=getattr(torch, args.dtype), device=world.device)
-    config = TrainConfig(method=args.method, epochs=args.epochs,
-                         batch_size=args.batch_size or None, step_size=args.step_size,
-                         step_decay=args.step_decay,
-                         prior=TrainConfig.prior if args.prior is None else args.prior,
-                         lr=args.lr, patience=args.patience, seed=args.seed,
-                         checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-                         progress=not args.no_progress, time_limit=args.time_limit,
-                         # a circuit from a file is fine-tuned from its own parameters
-                         init="model" if args.init else TrainConfig.init)
-    history = fit(model, train, valid, config, world)
+    model = compile(circuit, dtype=getattr(torch, args.dtype),
+                    device=world.device if args.distributed else device)
+    defaults = INIT_DEFAULTS if args.init else NEW_DEFAULTS
+    prior = defaults["prior"] if args.prior is None else args.prior
+    if args.method == "mle":
+        history = _mle(model, circuit, train, valid, prior, args)
+    else:
+        batch_size = int(defaults["batch_size"] if args.batch_size is None else args.batch_size)
+        config = TrainConfig(method=args.method, epochs=args.epochs,
+                             batch_size=batch_size or None, step_size=args.step_size,
+                             step_decay=args.step_decay, prior=prior,
+                             lr=args.lr, patience=args.patience, seed=args.seed,
+                             checkpoint=args.checkpoint,
+                             checkpoint_every=args.checkpoint_every,
+                             progress=not args.no_progress, time_limit=args.time_limit,
+                             # a circuit from a file is fine-tuned from its own parameters
+                             init="model" if args.init else TrainConfig.init)
+        history = fit(model, train, valid, config, world)
     seconds = time.perf_counter() - started
     if world.leader:  # with --distributed, rank 0 writes and prints
         save_circuit(model.to_circuit(), args.out)
+        kept = "" if not history.valid else \
+            f"; kept epoch {history.best_epoch + 1} (best validation LL)"
         print(f"{what} {len(circuit)} groups, {circuit.num_units} units; "
-              f"{len(history.train)} epochs in {seconds:.1f} s; wrote {args.out}")
+              f"{len(history.train)} epochs in {seconds:.1f} s{kept}; wrote {args.out}")
+        _write_history(history, args.out)
     for name, rows in (("train", train), ("valid", valid), ("test", test)):
         if rows is not None:
             ll = mean_log_likelihood(model, rows, world=world)  # each rank its block
@@ -153,9 +191,130 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepared(data: DataFile, args: argparse.Namespace, limit: int | None = None) -> DataFile:
+    """`data` cut to its first `limit` rows and binarized as asked, each row keeping its line
+    number (for errors that name `file:line`)."""
+    from dataclasses import replace
+
+    from pcc.data import binarize, unweighted
+
+    values = unweighted(data)
+    if limit is not None:
+        values = values[:limit]
+    if args.binarize is not None:
+        values = binarize(values, args.binarize)
+    return replace(data, values=values, line_numbers=data.line_numbers[:len(values)])
+
+
+def _mle(model: torch.nn.Module, circuit: Circuit, train: np.ndarray,
+         valid: np.ndarray | None, prior: float, args: argparse.Namespace) -> History:
+    """--mle: the closed-form estimate, kept when it does not lower the validation LL."""
+    import copy
+
+    from pcc.learn import History, mean_log_likelihood
+    from pcc.learn.mle import mle
+    from pcc.learn.progress import Progress
+
+    began = time.perf_counter()
+    history = History(start_valid=None if valid is None else mean_log_likelihood(model, valid))
+    start = copy.deepcopy(model.state_dict())
+    history.start_seconds = time.perf_counter() - began
+    history.start_train = mle(model, train, prior=prior, circuit=circuit)
+    history.train.append(mean_log_likelihood(model, train))
+    progress = Progress(not args.no_progress, 1)
+    progress.end_epoch(-1, history.start_train, history.start_valid, history.start_seconds)
+    if valid is not None:
+        assert history.start_valid is not None
+        history.valid.append(mean_log_likelihood(model, valid))
+        if history.valid[0] > history.start_valid:
+            history.best_epoch = 0
+        else:  # the estimate is worse on validation data than the start: keep the start
+            model.load_state_dict(start)
+    history.seconds.append(time.perf_counter() - began - history.start_seconds)
+    progress.end_epoch(0, history.train[0], history.valid[0] if history.valid else None,
+                       history.seconds[0])
+    return history
+
+
+def _write_history(history: History, out: str) -> None:
+    """OUT.history.csv, and OUT.history.png where matplotlib is installed (else a hint)."""
+    from pcc.learn.curve import history_paths, plot_history, write_history
+
+    table, picture = history_paths(out)
+    write_history(history, table)
+    hint = plot_history(history, picture)
+    print(f"wrote {table}" + (f"; {hint}" if hint else f" and {picture}"))
+
+
+def _device(name: str, error: type[Exception]) -> str:
+    """--device: cpu, cuda or cuda:N, checked before any work."""
+    import re
+
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
+        raise error(f"--device: expected cpu, cuda or cuda:N, got {name!r}")
+    if name == "cpu":
+        return name
+    import torch
+
+    if not torch.cuda.is_available():
+        raise error(f"--device {name}: CUDA is not available here (no GPU found, or torch "
+                    "built without CUDA); use --device cpu")
+    index, count = int(name.partition(":")[2] or 0), torch.cuda.device_count()
+    if index >= count:
+        raise error(f"--device {name}: there are {count} CUDA devices (cuda:0 to "
+                    f"cuda:{count - 1})")
+    return name
+
+
+# (option, lowest allowed value, whether the bound itself is allowed): numeric checks of
+# `_check_usage`, one argparse-style line each
+BOUNDS = (("units", 1, True), ("input_units", 1, True), ("epochs", 1, True),
+          ("batch_size", 0, True), ("lr", 0, False), ("prior", 0, True),
+          ("repetitions", 1, True), ("depth", 1, True), ("seed", 0, True),
+          ("time_limit", 0, False), ("limit", 1, True), ("patience", 0, True),
+          ("valid_fraction", 0, True), ("step_decay", 0, False), ("timeout", 0, False),
+          ("checkpoint_every", 1, True))
+
+
 def _check_usage(args: argparse.Namespace, error: type[Exception]) -> None:
+    import math
+    import os
+
+    for name, low, inclusive in BOUNDS:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(value, float) and not math.isfinite(value):
+            raise error(f"{flag}: expected a finite number, got {value}")
+        if value < low or (value == low and not inclusive):
+            raise error(f"{flag} must be {'>=' if inclusive else '>'} {low}, got {value}")
+    if not 0 < args.step_size <= 1:
+        raise error(f"--step-size must lie in (0, 1], got {args.step_size}")
+    if not args.valid_fraction < 1:
+        raise error(f"--valid-fraction must be below 1, got {args.valid_fraction}")
+    if args.shape is not None and not re.fullmatch(r"[1-9]\d*(x[1-9]\d*)*", args.shape.lower()):
+        raise error(f"--shape: expected HxW in pixels, e.g. 28x28, got {args.shape!r}")
+    if not re.fullmatch(r"[1-9]\d*(,[1-9]\d*)*", args.delta):
+        raise error(f"--delta: expected positive cut steps, e.g. 7 or 4,7, got {args.delta!r}")
+    if args.method == "mle":
+        given = [flag for flag, value in (("--epochs", args.epochs),
+                                          ("--batch-size", args.batch_size),
+                                          ("--checkpoint", args.checkpoint),
+                                          ("--distributed", args.distributed or None))
+                 if value is not None]
+        if given:
+            raise error(f"{', '.join(given)}: options of iterative training, not of --mle "
+                        "(one pass over the data)")
+        if not args.init:
+            raise error("--mle estimates the parameters of a circuit read with --init FILE")
+    elif args.epochs is None:
+        raise error("the following arguments are required: --epochs")
     if args.checkpoint_every is not None and not args.checkpoint:
         raise error("--checkpoint-every needs --checkpoint FILE")
+    if args.distributed and args.device != "cpu":
+        raise error("--device: with --distributed each rank uses the device torchrun gives it "
+                    "(docs/distributed.md)")
     if args.init:
         given = [f"--{name.replace('_', '-')}" for name in STRUCTURE_OPTIONS
                  if getattr(args, name) is not None]
@@ -165,21 +324,23 @@ def _check_usage(args: argparse.Namespace, error: type[Exception]) -> None:
         raise error("--format names the format of the --init file")
     elif args.units is None:
         raise error("--structure needs --units K")
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        raise error(f"-o {args.out}: no folder {folder} to write it in")
+    if not os.access(folder, os.W_OK):
+        raise error(f"-o {args.out}: the folder {folder} is not writable")
+    if os.path.isdir(args.out):
+        raise error(f"-o {args.out}: a folder; name the .pcc file to write")
 
 
-def _start_circuit(args: argparse.Namespace, train: np.ndarray, shape: tuple[int, ...] | None,
-                   *held_out: np.ndarray | None) -> tuple[Circuit, str]:
+def _start_circuit(args: argparse.Namespace, train: np.ndarray, shape: tuple[int, ...] | None
+                   ) -> tuple[Circuit, str]:
     """(the circuit to train, what to call it): read from --init, or built by --structure."""
-    from pcc.data import check_data
     from pcc.io import load_circuit
     from pcc.regions.policy import StructureSpec, circuit_for_data
 
     if args.init:
-        circuit = load_circuit(args.init, format=args.format)
-        for rows in (train, *held_out):  # data that do not fit: an error naming row and column
-            if rows is not None:
-                check_data(rows, circuit.domains)
-        return circuit, args.init
+        return load_circuit(args.init, format=args.format), args.init
     spec = StructureSpec(
         args.structure, units=args.units, input_units=args.input_units, leaf=args.leaf,
         sum_product=args.sum_product, depth=args.depth, repetitions=args.repetitions,

@@ -1,8 +1,10 @@
-"""Training progress on stderr: a tqdm bar on a terminal, one line per epoch elsewhere.
+"""Training progress on stderr: one line per epoch (epoch 0: the initial model), and on a
+terminal also a tqdm bar within the epoch.
 
 Why: tqdm redraws its bar with a carriage return per batch; written to a file or a pipe
 (`make run > log 2>&1`) that is one ~30 KB line of overwritten bars. A log wants one line per
-epoch, so the bar is used only where something redraws it: a terminal or a notebook.
+epoch, so the bar is used only where something redraws it: a terminal or a notebook. The epoch
+lines are printed above the bar (tqdm's write), so they stay when the bar goes.
 """
 
 from __future__ import annotations
@@ -40,15 +42,18 @@ class Progress:
                 self.bar.set_postfix(train=f"{train:.3f}", refresh=False)
 
     def end_epoch(self, epoch: int, train: float, valid: float | None, seconds: float) -> None:
+        """Epoch `epoch` (0-based; -1 is the initial model, printed as epoch 0) ended with
+        these mean log-likelihoods: one line, on a terminal too (above the bar)."""
         if not self.enabled:
             return
         scores = f"train {train:.4f}" + ("" if valid is None else f", valid {valid:.4f}")
+        line = f"epoch {epoch + 1}/{self.epochs}: {scores} nats/example ({seconds:.1f} s)"
         if self.bar is not None:
             self.bar.set_postfix(train=f"{train:.3f}",
                                  valid="-" if valid is None else f"{valid:.3f}")
+            self.bar.write(line, file=self.stream)
         else:
-            print(f"epoch {epoch + 1}/{self.epochs}: {scores} nats/example ({seconds:.1f} s)",
-                  file=self.stream, flush=True)
+            print(line, file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -109,6 +109,9 @@ class _Run:
     def fit(self) -> History:
         progress = Progress(self.config.progress and self.world.leader, self.config.epochs)
         try:
+            if self.config.keep_start and self.history.start_train is None and \
+                    self.epoch == 0 and self.step == 0:
+                self._score_start(progress)
             while self.epoch < self.config.epochs:
                 limit = self.config.time_limit
                 if self.history.stopped_early or (limit is not None and
@@ -120,6 +123,19 @@ class _Run:
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         return self.history
+
+    def _score_start(self, progress: Progress) -> None:
+        """Epoch 0: the initial model's scores; it is the best so far on validation data."""
+        began = time.perf_counter()
+        size = self.config.eval_batch_size
+        self.history.start_train = mean_log_likelihood(self.model, self.train, size, self.world)
+        if self.valid is not None and self.valid.total > 0:
+            score = mean_log_likelihood(self.model, self.valid, size, self.world)
+            self.history.start_valid, self.best_valid = score, score
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        self.history.start_seconds = time.perf_counter() - began
+        progress.end_epoch(-1, self.history.start_train, self.history.start_valid,
+                           self.history.start_seconds)
 
     def _epoch(self, progress: Progress) -> None:
         began = time.perf_counter() - self.elapsed
