@@ -10,6 +10,7 @@ import pytest
 
 from pcc.cli.main import main
 from pcc.io import save_pcc
+from pcc.ir import BINARY, CircuitBuilder
 from tests import analysis_circuits as make
 
 
@@ -106,3 +107,20 @@ def test_bad_data_names_the_file_and_the_1_based_line(capsys, files) -> None:
                        "the domain binary: expected an integer in 0..1 or a missing-value "
                        "mark (1 such rows)\n")
     assert not (files["t"] / "o.csv").exists()
+
+
+@pytest.mark.parametrize("backend", ["torch", "reference"])
+def test_impossible_evidence_names_the_file_and_line(capsys, tmp_path: Path,
+                                                     backend: str) -> None:
+    b = CircuitBuilder([BINARY, BINARY])
+    b.product([b.indicator(0, 1), b.bernoulli(1, 0.5)])  # x0 = 1 always
+    model = tmp_path / "det.pcc"
+    save_pcc(b.build(), model)
+    evidence = tmp_path / "ev.csv"
+    evidence.write_text("a,b\n1,*\n\n0,*\n0,1\n")  # header, blank line: rows 1, 2 at 4, 5
+    status, out, err = run(capsys, "sample", model, "-n", "3", "--evidence", evidence, "-o",
+                           tmp_path / "s.csv", "--backend", backend)
+    assert (status, out) == (2, "")
+    assert err == (f"pcc sample: error: {evidence}:4: this evidence has probability zero under "
+                   f"{model} (2 such rows): there is nothing to sample from\n")
+    assert not (tmp_path / "s.csv").exists()

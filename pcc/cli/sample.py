@@ -8,18 +8,24 @@ and `nan` mark the entries to sample), N completions of each evidence row drawn 
 p(missing | observed), the N copies of the first row first; observed entries are kept. The same
 --seed gives the same samples (on the same device). Gaussian, binomial, Poisson and histogram
 leaves draw from their distributions. The circuit must be smooth and decomposable; evidence of
-probability zero is an error. Exit status 0, or 2 for bad input.
+probability zero is an error naming its file and line. Exit status 0, or 2 for bad input.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from pcc.cli.common import (add_backend_arguments, add_circuit_arguments, backend_of,
+from pcc.cli.common import (UsageError, add_backend_arguments, add_circuit_arguments, backend_of,
                             read_circuit, refuse_invalid)
 from pcc.cli.options import int_at_least, output_file, seed
+
+if TYPE_CHECKING:
+    from pcc.backends.batched import Backend
+    from pcc.ir import Circuit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     header = None
     if args.evidence:
         data = read_data(args.evidence)
-        evidence = np.repeat(check_columns(data, circuit.domains), args.num_samples, axis=0)
+        rows = check_columns(data, circuit.domains)
+        _refuse_impossible(args, circuit, rows, data.line_numbers, backend)
+        evidence = np.repeat(rows, args.num_samples, axis=0)
         header = data.header
     else:
         evidence = np.full((args.num_samples, circuit.num_vars), np.nan)
@@ -55,3 +63,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.file}: {len(draws)} samples{given} ({backend.describe()}, seed "
           f"{args.seed}); wrote {args.out}")
     return 0
+
+
+def _refuse_impossible(args: argparse.Namespace, circuit: Circuit, rows: np.ndarray,
+                       lines: np.ndarray, backend: Backend) -> None:
+    """Evidence of probability zero named by file and 1-based line, before the draws (the
+    backends can only name a row of the repeated copies); one pass over the evidence rows."""
+    from pcc.backends.batched import log_likelihoods
+
+    zero = np.flatnonzero(np.isneginf(log_likelihoods(circuit, rows, backend)))
+    if len(zero):
+        raise UsageError(f"{args.evidence}:{int(lines[zero[0]])}: this evidence has probability "
+                         f"zero under {args.file} ({len(zero)} such row{'s' * (len(zero) > 1)}): "
+                         "there is nothing to sample from")
