@@ -28,6 +28,7 @@ def test_eval_prints_mean_rows_and_zero_rows(capsys) -> None:
     assert "mean log-likelihood: -inf" in lines
     assert "rows with probability zero: 3" in lines
     assert "  rows (0-based): 20, 52, 84" in lines
+    assert f"  lines of {circuit_path('libra/msweb/msweb.test')}: 21, 53, 85" in lines
     assert any(line.startswith("mean over the 97 finite rows: -9.71321") for line in lines)
 
 
@@ -41,6 +42,7 @@ def test_eval_json_and_per_example(capsys, tmp_path: Path) -> None:
     assert result["rows"] == 100 and result["zero_probability_rows"] == 3
     assert result["mean_log_likelihood"] == "-inf"
     assert result["zero_probability_row_indices"] == [20, 52, 84]
+    assert result["zero_probability_lines"] == [21, 53, 85]
     assert abs(result["mean_over_finite_rows"] - -10.315011) < 1e-6
     ll = np.load(out_npy)
     assert ll.shape == (100,) and not np.isnan(ll).any()

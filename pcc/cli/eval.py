@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if args.per_example:
         write_per_example(args.per_example, ll)
     result = summary(ll, data.weights)
+    # the file lines of those rows (1-based; headers and blank lines make them differ)
+    result["zero_probability_lines"] = [
+        int(data.line_numbers[i]) for i in result["zero_probability_row_indices"]]
     if args.json:
         shown = {k: (v if not isinstance(v, float) or np.isfinite(v) else str(v))
                  for k, v in result.items()}  # JSON has no -inf: write it as the string "-inf"
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     if zeros:
         shown_rows = ", ".join(str(i) for i in result["zero_probability_row_indices"][:10])
         print(f"  rows (0-based): {shown_rows}{' ...' if zeros > 10 else ''}")
+        shown_lines = ", ".join(str(i) for i in result["zero_probability_lines"][:10])
+        print(f"  lines of {args.data}: {shown_lines}{' ...' if zeros > 10 else ''}")
         print(f"mean over the {result['rows'] - zeros} finite rows: "
               f"{result['mean_over_finite_rows']!r}")
     if data.weights is not None:
