@@ -3,8 +3,8 @@
 A mutant is the seed file's bytes changed by one or a few operations a damaged disk, a careless
 edit or a hostile file would make: byte flips, truncation, duplicated/deleted/swapped lines,
 numbers replaced by nan/inf/huge integers, bytes that look gzip-compressed but are not, and for
-zip files (`.pcc`) corrupted, replaced or dropped members. `check_case` loads one mutant and
-says how it ended: "ok" (it loaded), "error" (pcc's own one-line error), or raises
+zip files (`.pcc`) corrupted, replaced, dropped or hugely inflated members. `check_case` loads
+one mutant and says how it ended: "ok" (it loaded), "error" (pcc's own one-line error), or raises
 `AssertionError` naming the seed, operations and what went wrong (a foreign exception, a
 multi-line or unlocated message, or a parse slower than the file's size allows).
 """
@@ -196,7 +196,21 @@ def member_content(data: bytes, rng: random.Random) -> bytes:
     return _zip(pairs)
 
 
-ZIP_OPS = [member_bytes, member_bytes, member_content, member_content, flip, truncate]
+def member_inflated(data: bytes, rng: random.Random) -> bytes:
+    """One member followed by MiBs of zeros or spaces (a few KiB of deflate stream), the zip
+    rewritten with valid CRCs: a reader must refuse it from its declared size."""
+    members = _members(data)
+    if not members:
+        return flip(data, rng)
+    pairs = [(info.filename, content) for info, content in members]
+    k = rng.randrange(len(pairs))
+    filler = b" " if pairs[k][0].endswith(".json") else b"\0"
+    pairs[k] = (pairs[k][0], pairs[k][1] + filler * (rng.choice((1, 4, 70)) << 20))
+    return _zip(pairs)
+
+
+ZIP_OPS = [member_bytes, member_bytes, member_content, member_content, member_inflated, flip,
+           truncate]
 
 
 # -- the harness ----------------------------------------------------------------------------

@@ -6,7 +6,10 @@ header allows, and a Libra chain 10^5 sums deep (compile time linear in the file
 from __future__ import annotations
 
 import gzip
+import tracemalloc
+import zipfile
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -100,3 +103,72 @@ def test_eval_with_a_good_vtree_still_evaluates(capsys: pytest.CaptureFixture[st
         status, out, _ = run(capsys, "eval", tmp_path / "f.psdd", "--vtree", tmp_path / vtree,
                              "--data", tmp_path / "d.data", "--backend", "reference")
         assert status == 0 and "rows: 1" in out
+
+
+# -- .pcc members that inflate far beyond what the header allows ----------------------------
+def _pcc_members(tmp_path: Path) -> dict[str, bytes]:
+    from pcc.frontends.psdd import read_psdd
+    from pcc.io import save_pcc
+
+    save_pcc(read_psdd("seed.psdd", text=PSDD), tmp_path / "seed.pcc")
+    with zipfile.ZipFile(tmp_path / "seed.pcc") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _rezip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
+def _peak_bytes(load: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        load()
+    except FormatError:
+        pass
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_a_member_that_inflates_beyond_its_offset_table_is_refused_before_inflating(
+        tmp_path: Path) -> None:
+    """values.npy followed by 32 MiB of zeros (a 32 KiB deflate stream): refused from its
+    declared size, using far less memory than the member (the 1.7 GiB case took 3.6 GB)."""
+    from pcc.io import load_circuit
+
+    members = _pcc_members(tmp_path)
+    members["values.npy"] += bytes(32 << 20)
+    path = _rezip(tmp_path / "bomb.pcc", members)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(FormatError, match=r"bomb.pcc: values.npy declares 33554\d\d\d bytes "
+                                          r"where value_start.npy allows at most 65\d\d\d "
+                                          r"\(the file is damaged\)$"):
+        load_circuit(path)
+    assert _peak_bytes(lambda: load_circuit(path)) < 4 << 20
+
+
+def test_a_padded_header_is_refused(tmp_path: Path) -> None:
+    """header.json padded with spaces (the same JSON content, so its checksum matches): beyond
+    what the header of this circuit may declare it is refused before inflating; within it,
+    once read, for being far larger than its content (it used to load as valid)."""
+    from pcc.io import load_circuit
+
+    members = _pcc_members(tmp_path)
+    header = members["header.json"]
+    members["header.json"] = header + b" " * (65 << 20)
+    path = _rezip(tmp_path / "padded.pcc", members)
+    with pytest.raises(FormatError, match=r"padded.pcc: header.json declares 6815\d{4} bytes "
+                                          r"where a header for kind.npy's \d+ bytes allows at "
+                                          r"most 67\d{6} \(the file is damaged\)$"):
+        load_circuit(path)
+    assert _peak_bytes(lambda: load_circuit(path)) < 4 << 20
+    members["header.json"] = header + b" " * (1 << 20)
+    path = _rezip(tmp_path / "padded.pcc", members)
+    with pytest.raises(FormatError, match=r"padded.pcc: header.json is 10\d{5} bytes for \d+ "
+                                          r"bytes of content \(padded: the file is damaged\)$"):
+        load_circuit(path)
+    members["header.json"] = header.replace(b"\n", b"\n   ")  # re-indented by hand: fine
+    load_circuit(_rezip(tmp_path / "indented.pcc", members))

@@ -27,6 +27,14 @@ MODES = {"product": ("hadamard", "kronecker"), "sum": ("dense", "mixing")}
 ARRAYS = ("kind", "mode", "units", "var", "child_start", "children", "array_start",
           "value_start", "values", "shape_start", "shapes")
 MAX_EXACT_INT = 2**53
+# Bounds on what a member may declare, checked before it is inflated (zipfile never inflates
+# past a member's declared size), so that a damaged or hostile file costs memory in proportion
+# to the circuit its header and offset tables describe, not to what its deflate streams hold.
+NPY_SLACK = 1 << 16          # a version-1 .npy header is at most 64 KiB
+HEADER_BASE = 64 << 20       # header.json: 64 MiB (the variables' domains) ...
+HEADER_PER_GROUP = 512       # ... plus 512 bytes a group (its origin, `file:line`) ...
+HEADER_MAX = 1 << 30         # ... and never more than 1 GiB
+HEADER_PADDING = 4           # a header may be at most 4x its compact JSON (+ NPY_SLACK)
 # what a damaged zip may raise from zipfile (a bad deflate stream, an impossible seek, an
 # unknown compression method or "encrypted" flag from a flipped bit, a short header)
 ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
@@ -108,7 +116,10 @@ def load_pcc(path: str | Path) -> Circuit:
         raise FormatError(f"not a .pcc file or truncated ({error})", where) from None
     with archive:
         header = _read_header(archive, where)
-        columns = {name: _read_array(archive, name, where, header) for name in ARRAYS}
+        columns: dict[str, np.ndarray] = {}
+        for name in READ_ORDER:
+            count, source = _expected_count(name, header, columns)
+            columns[name] = _read_array(archive, name, where, header, count, source)
     try:
         groups = _decode(header, columns, where)
         return Circuit(groups, [Domain.parse(d) for d in header["variables"]])
@@ -128,18 +139,57 @@ def _header_crc(header: dict) -> int:
     return zlib.crc32(json.dumps(content, sort_keys=True).encode())
 
 
-def _member(archive: zipfile.ZipFile, name: str, where: str) -> bytes:
-    """A member's bytes; zipfile checks its CRC-32 as it reads to the end."""
+# arrays in an order where each one's length follows from the header or from arrays read
+# before it (the offset tables' last entries), so every size is checked before inflating
+READ_ORDER = ("kind", "mode", "units", "var", "child_start", "array_start", "value_start",
+              "shape_start", "children", "shapes", "values")
+COUNTS = {"kind": "groups", "mode": "groups", "units": "groups", "var": "groups",
+          "child_start": "groups+1", "array_start": "groups+1", "value_start": "array_start",
+          "shape_start": "array_start", "children": "child_start", "shapes": "shape_start",
+          "values": "value_start"}
+
+
+def _expected_count(name: str, header: dict, columns: dict[str, np.ndarray]) -> tuple[int, str]:
+    """How many entries array `name` should have, and what says so: the header's group count
+    or an offset table read before it (its last entry; a damaged table gives a wrong count
+    here and is named by `_decode`)."""
+    source = COUNTS[name]
+    if source.startswith("groups"):
+        return max(int(header["groups"]), 0) + source.endswith("+1"), "the header's group count"
+    table = columns[source]
+    last = int(table[-1]) if len(table) and table.dtype.kind in "iu" else 0
+    return max(last, 0) + (name in ("value_start", "shape_start")), f"{source}.npy"
+
+
+def _member(archive: zipfile.ZipFile, name: str, where: str, limit: int, source: str) -> bytes:
+    """A member's bytes, refused before inflating when it declares more than `limit` bytes
+    (what `source` allows); zipfile checks its CRC-32 as it reads to the end, and never
+    inflates past the declared size."""
     try:
-        return archive.read(name)
+        info = archive.getinfo(name)
     except KeyError:
         raise FormatError(f"{name} is missing", where) from None
+    if info.file_size > limit:
+        raise FormatError(f"{name} declares {info.file_size} bytes where {source} allows at "
+                          f"most {limit} (the file is damaged)", where)
+    try:
+        return archive.read(info)
     except ZIP_ERRORS as error:
         raise FormatError(f"{name} is damaged ({error})", where) from None
 
 
+def _header_limit(archive: zipfile.ZipFile) -> tuple[int, str]:
+    """The most bytes header.json may declare: it holds the variables' domains and one origin
+    a group, and kind.npy one byte a group (its declared size stands in for the group count,
+    which is inside the header)."""
+    kind = archive.NameToInfo.get("kind.npy")
+    groups = kind.file_size if kind is not None else 0
+    return (min(HEADER_BASE + HEADER_PER_GROUP * groups, HEADER_MAX),
+            f"a header for kind.npy's {groups} bytes")
+
+
 def _read_header(archive: zipfile.ZipFile, where: str) -> dict:
-    data = _member(archive, "header.json", where)
+    data = _member(archive, "header.json", where, *_header_limit(archive))
     try:
         header = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -161,14 +211,20 @@ def _read_header(archive: zipfile.ZipFile, where: str) -> dict:
         if crc.get("header") != _header_crc(header):
             raise FormatError("header.json does not match its checksum (the file is damaged)",
                               where)
+    compact = len(json.dumps(header, separators=(",", ":")))
+    if len(data) > HEADER_PADDING * compact + NPY_SLACK:
+        raise FormatError(f"header.json is {len(data)} bytes for {compact} bytes of content "
+                          "(padded: the file is damaged)", where)
     return header
 
 
-def _read_array(archive: zipfile.ZipFile, name: str, where: str, header: dict) -> np.ndarray:
+def _read_array(archive: zipfile.ZipFile, name: str, where: str, header: dict,
+                count: int, source: str) -> np.ndarray:
+    """Array `name`, which should have `count` entries (of at most 8 bytes: `source` says)."""
     member = f"{name}.npy"
     if member not in archive.NameToInfo:
         raise FormatError(f"array {member} is missing", where)
-    data = _member(archive, member, where)
+    data = _member(archive, member, where, NPY_SLACK + 8 * count, source)
     crc = header.get("crc32")
     if crc is not None and crc.get(member) != zlib.crc32(data):
         raise FormatError(f"array {member} does not match its checksum in header.json (the "
