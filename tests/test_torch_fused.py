@@ -1,7 +1,6 @@
 """The fused CPU pass (the native sum kernel, products folded into their sums) and the torch
 ops it replaces, both against the reference interpreter."""
 
-import os
 import shutil
 
 import numpy as np
@@ -13,24 +12,19 @@ from hypothesis import strategies as st
 import pcc.backends.torch.module as module
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
-from pcc.backends.torch.fused import FusedPass
-from pcc.backends.torch.native import kernel
+from pcc.backends.native.fused import FusedPass
+from pcc.backends.native.library import kernel
 from pcc.ir import BINARY, Circuit, CircuitBuilder
 from tests.strategies import circuits, data_for
-from tests.torch_helpers import (
-    TOLERANCE,
-    assert_logs_close,
-    without_native_kernel,
-    without_tiled_pass,
-)
+from tests.torch_helpers import TOLERANCE, assert_logs_close
 
 needs_kernel = pytest.mark.skipif(kernel() is None, reason="no C compiler: torch ops run instead")
 INF = float("inf")
 
 
 def test_the_kernel_is_built_where_a_compiler_is_found():
-    if shutil.which("cc") is None or os.environ.get("PCC_NATIVE") == "0":
-        pytest.skip("no cc on this machine, or the kernel is turned off (PCC_NATIVE=0)")
+    if shutil.which("cc") is None:
+        pytest.skip("no cc on this machine")
     assert kernel() is not None
 
 
@@ -117,12 +111,22 @@ def sparse_circuits(draw: st.DrawFn) -> Circuit:
 
 def _fused(circuit: Circuit, dtype: torch.dtype, max_fan_in: int | None, x: np.ndarray
            ) -> torch.Tensor:
-    """log p(x) by the fused pass run block by block (not the tiled pass), its kernel sums
-    taking at most `max_fan_in` inputs (the wider ones run their torch op)."""
-    model = compile(circuit, dtype=dtype)
-    model._fused = FusedPass(model.program, kernel(), model._column_vars(), max_fan_in)
-    with without_tiled_pass(), torch.no_grad():
-        return model(x)
+    """log p(x) by the fused pass (the native forward over a whole batch, as the native engine
+    runs it where the tiled pass cannot) on its own, its kernel sums taking at most
+    `max_fan_in` inputs (the wider ones run their torch op)."""
+    model = compile(circuit, dtype=dtype, engine="native")
+    native, program = kernel(), model.program
+    fused = FusedPass(program, native, model.leaf_rows.column_vars(), max_fan_in)
+    xs, missing = model.domains.prepare(x, None, model.device)
+    with torch.no_grad():
+        buf, rows = program.buffer(torch.empty(0, dtype=dtype), xs.shape[0], reuse=False)
+        codes = model.leaf_rows.codes(xs, missing)
+        model.leaf_rows.write(xs, missing, rows, codes, native)
+        tables = model.leaf_rows.column_tables(dtype, buf.device) if fused.lookups else None
+        fused.run(program, program.expand(tuple(t() for t in model.weight_tables())), buf,
+                  codes, tables)
+    out = buf[slice(*program.root)].t()
+    return out[:, 0] if out.shape[1] == 1 else out
 
 
 @needs_kernel
@@ -166,8 +170,8 @@ def test_products_read_only_by_sums_are_not_computed():
 def test_without_the_kernel_the_torch_ops_give_the_reference(data):
     circuit = data.draw(circuits(max_units=3))
     x = data.draw(data_for(circuit, max_rows=5))
-    with without_native_kernel(), torch.no_grad():
-        got = compile(circuit, dtype=torch.float64)(x)
+    with torch.no_grad():
+        got = compile(circuit, dtype=torch.float64, engine="torch")(x)
     assert_logs_close(got, log_likelihood(circuit, x), 1e-9)
 
 

@@ -15,7 +15,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import pcc.backends.torch.families.gaussian as gaussian
 from pcc.backends.torch import compile
-from pcc.backends.torch.native import kernel
+from pcc.backends.native.library import kernel
 from tests.test_torch_backward_memory import rat, rat_data, reference_gradients_agree
 
 ROOT = Path(__file__).resolve().parents[1]

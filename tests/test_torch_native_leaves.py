@@ -1,5 +1,5 @@
 """Leaves written by the native kernel (Gaussian; histograms with unit or uneven bins) and the
-torch ops they replace (PCC_NATIVE=0), both against the reference interpreter."""
+torch engine's ops (engine="torch"), both against the reference interpreter."""
 
 import numpy as np
 import pytest
@@ -7,12 +7,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pcc.backends.torch.native_leaves as native_leaves
+import pcc.backends.native.leaves as native_leaves
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
-from pcc.backends.torch.native import kernel
+from pcc.backends.native.library import kernel
 from pcc.ir import BINARY, REAL, Circuit, CircuitBuilder, categorical
-from tests.torch_helpers import TOLERANCE, assert_logs_close, without_native_kernel
+from tests.torch_helpers import TOLERANCE, assert_logs_close
 
 needs_kernel = pytest.mark.skipif(kernel() is None, reason="no C compiler: torch ops run instead")
 
@@ -179,8 +179,8 @@ def test_native_leaves_equal_the_reference(dtype, data):
 @given(st.data())
 def test_without_the_kernel_the_torch_leaves_give_the_reference(data):
     circuit, x = data.draw(learned_like())
-    with without_native_kernel(), torch.no_grad():
-        got = compile(circuit, dtype=torch.float64)(x)
+    with torch.no_grad():
+        got = compile(circuit, dtype=torch.float64, engine="torch")(x)
     assert_logs_close(got, log_likelihood(circuit, x), 1e-9)
 
 

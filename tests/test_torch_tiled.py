@@ -8,11 +8,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pcc.backends.torch.native as native
-import pcc.backends.torch.tiled as tiled
+import pcc.backends.native.library as native
+import pcc.backends.native.tiled as tiled
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
-from pcc.backends.torch.native import kernel
+from pcc.backends.native.library import kernel
 from pcc.data import check_data
 from pcc.ir import BINARY, REAL, CircuitBuilder, DataError, Domain, categorical
 from tests.strategies import circuits, data_for

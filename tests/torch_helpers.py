@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 from hypothesis import strategies as st
 
-import pcc.backends.torch.module as module
-import pcc.backends.torch.native_leaves as native_leaves
+from pcc.backends.native.library import kernel
+
 from pcc.ir import BINARY, REAL, Circuit, CircuitBuilder, categorical
 
 TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
 # the tests that take a `device` run on CUDA too where a GPU is present (tools/gpu_check.sh)
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-
-
-@contextmanager
-def without_native_kernel() -> Iterator[None]:
-    """Run the torch ops instead of the C kernels (as with PCC_NATIVE=0, or on a machine without
-    a C compiler): both places that ask for the kernel get None."""
-    saved = module.kernel, native_leaves.kernel
-    module.kernel = native_leaves.kernel = lambda: None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        module.kernel, native_leaves.kernel = saved
-
-
-@contextmanager
-def without_tiled_pass() -> Iterator[None]:
-    """Run the fused pass block by block instead of the one-call tiled pass (PCC_TILED=0)."""
-    saved = os.environ.get("PCC_TILED")
-    os.environ["PCC_TILED"] = "0"
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["PCC_TILED"]
-        else:
-            os.environ["PCC_TILED"] = saved
+# (device, engine) pairs to run a test on: the torch engine everywhere, the native engine on
+# the CPU where a C compiler built it
+ENGINE_DEVICES = [("cpu", "torch"), *([("cpu", "native")] if kernel() is not None else []),
+                  *([("cuda", "torch")] if torch.cuda.is_available() else [])]
 
 
 def assert_logs_close(got: object, want: np.ndarray, rtol: float) -> None:

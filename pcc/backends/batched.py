@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pcc.backends.torch import CompiledCircuit
 
 BACKENDS = ("torch", "reference")
+ENGINES = ("auto", "native", "torch")  # pcc.backends.torch.module.ENGINES (not imported: torch)
 DTYPES = ("float64", "float32")
 # The activation buffer of one pass, as much as the reference's chunk. plants.psdd (109k
 # columns) at 10,000 rows in float64: 306 rows per pass, +172 MB peak over the loaded circuit
@@ -52,19 +53,34 @@ class Backend:
     device: str = "cpu"
     buffer_bytes: int = BUFFER_BYTES
     allow_invalid: bool = False  # compile a circuit that is not smooth and decomposable
+    engine: str = "auto"  # the torch backend's engine: auto, native (CPU) or torch
 
     def __post_init__(self) -> None:
         if self.name not in BACKENDS:
             raise BackendError(f"unknown backend {self.name!r}; known: {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:
             raise BackendError(f"unknown dtype {self.dtype!r}; known: {', '.join(DTYPES)}")
+        if self.engine not in ENGINES:
+            raise BackendError(f"unknown engine {self.engine!r}; known: {', '.join(ENGINES)}")
 
     def describe(self) -> str:
-        """`torch backend, float32 on cpu` or `reference backend, float64`: what a result
-        was computed with."""
+        """`torch backend, native engine, float32 on cpu` or `reference backend, float64`:
+        what a result was computed with."""
         if self.name == "reference":
             return "reference backend, float64"
-        return f"torch backend, {self.dtype} on {self.device}"
+        return f"torch backend, {self.resolved_engine()} engine, {self.dtype} on {self.device}"
+
+    def resolved_engine(self) -> str:
+        """The engine the torch backend runs on this device ("auto" resolved); a
+        BackendError where the one asked for cannot run."""
+        import torch
+
+        from pcc.backends.torch.module import EngineError, resolve_engine
+
+        try:
+            return resolve_engine(self.engine, torch.device(self.device))
+        except EngineError as error:
+            raise BackendError(str(error)) from None
 
     def compile(self, circuit: Circuit) -> CompiledCircuit:
         """The torch module of `circuit` in this dtype on this device, chunking its passes to
@@ -74,7 +90,8 @@ class Backend:
         from pcc.backends.torch import compile
 
         return compile(circuit, dtype=getattr(torch, self.dtype), device=self.torch_device(),
-                       buffer_bytes=self.buffer_bytes, allow_invalid=self.allow_invalid)
+                       buffer_bytes=self.buffer_bytes, allow_invalid=self.allow_invalid,
+                       engine=self.engine)  # type: ignore[arg-type]
 
     def torch_device(self) -> torch.device:
         """The device, checked by allocating on it (a BackendError names it where torch cannot

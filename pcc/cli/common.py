@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from pcc.backends.batched import BACKENDS, DTYPES, Backend
+from pcc.backends.batched import BACKENDS, DTYPES, ENGINES, Backend
 from pcc.ir import Circuit, PccError, Vtree
 
 
@@ -65,14 +65,24 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                         help="torch backend precision (default float64)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda "
                         "(torch backend; default cpu)")
+    add_engine_argument(parser)
+
+
+def add_engine_argument(parser: argparse.ArgumentParser) -> None:
+    """--engine (the torch backend's: eval, mpe, sample, train, info)."""
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="torch backend engine: native (runtime-built C, CPU), torch "
+                             "(torch ops, any device) or auto (default: native on the CPU "
+                             "where a C compiler is found)")
 
 
 def backend_of(args: argparse.Namespace) -> Backend:
     """The `Backend` the options name (its device checked up front for torch)."""
     backend = Backend(args.backend, args.dtype, args.device,
-                      allow_invalid=getattr(args, "allow_invalid", False))
+                      allow_invalid=getattr(args, "allow_invalid", False), engine=args.engine)
     if backend.name == "torch":
         backend.torch_device()
+        backend.resolved_engine()
     return backend
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from pcc.backends.torch.blocks import BlockOp, ProductOp, Program, SumOp
-from pcc.backends.torch.native import SumKernel
+from pcc.backends.native.library import SumKernel
 from pcc.layering import ZERO as ZERO_COLUMN
 
 MAX_PARTS = 4  # wider products stay columns of their own (padding every input to them costs more)

@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "pcc_native.h"
+
 #ifdef __AVX2__
 #include <immintrin.h>
 /* Value-table rows of up to 32 floats (8 doubles) are read by in-register permutes: the row is
@@ -114,6 +116,7 @@ PERMUTE_CASES(permute_row_f64, 4)
 #endif
 
 #define T float
+#define SUFFIX(name) name##_f32
 #define GAUSSIAN gaussian_f32
 #define SEARCH_BINS search_bins_f32
 #define UNIT_BINS unit_bins_f32
@@ -127,6 +130,7 @@ PERMUTE_CASES(permute_row_f64, 4)
 #define SELECT select_f32
 #include "leaf_kernel.c"
 #undef T
+#undef SUFFIX
 #undef GAUSSIAN
 #undef SEARCH_BINS
 #undef UNIT_BINS
@@ -139,6 +143,7 @@ PERMUTE_CASES(permute_row_f64, 4)
 #undef UNIT_ROW
 #undef SELECT
 #define T double
+#define SUFFIX(name) name##_f64
 #define GAUSSIAN gaussian_f64
 #define SEARCH_BINS search_bins_f64
 #define UNIT_BINS unit_bins_f64
@@ -153,6 +158,8 @@ PERMUTE_CASES(permute_row_f64, 4)
 #include "leaf_kernel.c"
 
 #else
+#include "pcc_native.h"
+
 /* Each kernel stores its value, or with `add` adds it to what is there (a leaf read in place
  * by the product row `out`: tile_kernel.c), and stores log 1 = 0 where the value is missing.
  * The loops are inlined with both flags constant (FOUR_WAYS), so that each one vectorizes. */

@@ -16,7 +16,7 @@ from functools import cached_property
 import torch
 
 from pcc.backends.torch.families import Family, Gaussian, Histogram
-from pcc.backends.torch.native import kernel
+from pcc.backends.native.library import SumKernel
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 MAX_UNIT_BINS = 4096  # a histogram of integer breaks wider than this keeps the search
@@ -102,12 +102,11 @@ def _as_unit_bins(breaks: torch.Tensor, bins: torch.Tensor, log_density: torch.T
     return {"log_density": density, "bins": span, "first": first.contiguous()}
 
 
-def write(family: Family, data: LeafData, out: torch.Tensor) -> bool:
+def write(native: SumKernel, family: Family, data: LeafData, out: torch.Tensor) -> bool:
     """Fill `out` ((rows, batch) of the buffer) with the family's log-values and say True, or
-    say False where the kernel does not evaluate this family (or is unavailable)."""
-    native = kernel() if out.device.type == "cpu" and out.is_contiguous() else None
-    leaf = native_leaf(family, out.dtype) if native is not None else None
-    if native is None or leaf is None:
+    say False where the kernel does not evaluate this family."""
+    leaf = native_leaf(family, out.dtype) if out.is_contiguous() else None
+    if leaf is None:
         return False
     a = leaf.arrays
     if leaf.kind == "gaussian":

@@ -1,13 +1,14 @@
-"""The native kernels (`sum_kernel.c`, `leaf_kernel.c`) of the CPU forward pass, built on first use.
+"""The native engine's library (`sum_kernel.c`, `leaf_kernel.c`, `tile_kernel.c`), built on first use.
 
 Eager torch runs a sparse sum as a gather, an add, a max, exps, a sum and a log, each one pass
 over memory; the kernel does them in one vectorized pass over the input rows (and adds fused
-products' parts on the way); the leaves' densities are one pass per leaf row, written into the
-activation buffer (`leaf_kernel.c`). Both are compiled with the system C compiler (`$CC`, else `cc`) into
-a cache folder (`$PCC_CACHE_DIR`, else `~/.cache/pcc`), keyed by the source, the flags, the
-compiler and the CPU, and loaded with ctypes. Where it cannot be built (no compiler: a warning
-says so once; not Linux; or `PCC_NATIVE=0`) `kernel()` is None and the backend keeps its torch
-ops: the results are the same either way (tests check both).
+products' parts on the way); the leaves' densities are one pass per leaf row (`leaf_kernel.c`);
+the backward pass is one call over the program's steps (`flow_program`). The C files are
+compiled with the system C compiler (`$CC`, else `cc`) into a cache folder (`$PCC_CACHE_DIR`,
+else `~/.cache/pcc`), keyed by the sources, the flags, the compiler and the CPU, and loaded
+with ctypes; every signature and the step record come from `pcc_native.h` (`interface`).
+Where it cannot be built (no compiler: a warning says so once; not Linux) `kernel()` is None
+and `engine="auto"` picks the torch engine.
 """
 
 from __future__ import annotations
@@ -16,46 +17,88 @@ import ctypes
 import hashlib
 import os
 import platform
+import re
 import subprocess
 import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-SOURCE = Path(__file__).with_name("sum_kernel.c")
-SOURCES = [SOURCE, SOURCE.with_name("leaf_kernel.c"), SOURCE.with_name("tile_kernel.c")]
+from pcc.layering import NEG_INF_COLUMN
+from pcc.layering import ZERO as ZERO_COLUMN
+
+HEADER = Path(__file__).with_name("pcc_native.h")
+SOURCES = [HEADER.with_name(name) for name in ("sum_kernel.c", "leaf_kernel.c", "tile_kernel.c")]
 FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd",
          "-shared", "-fPIC"]
 PARALLEL_ELEMENTS = 1 << 18  # below this many inputs x batch a block runs on one thread
-P = ctypes.c_void_p
-I = ctypes.c_int64
+C_TYPES = {"int64_t": ctypes.c_int64, "void": None}
+
+
+@dataclass(frozen=True)
+class Interface:
+    """What `pcc_native.h` declares: the step record's fields in order, the step kinds, the
+    constant columns, and each exported function's (return type, parameter types) by name."""
+    fields: tuple[tuple[str, Any], ...]
+    kinds: dict[str, int]
+    constants: dict[str, int]
+    functions: dict[str, tuple[Any, list[Any]]]
+
+
+def _c_type(declaration: str) -> Any:
+    """The ctypes type of one C parameter or field: pointers are addresses, int64_t integers."""
+    if "*" in declaration:
+        return ctypes.c_void_p
+    words = declaration.replace("const", "").split()
+    if not words or words[0] not in C_TYPES:
+        raise ValueError(f"pcc_native.h: no ctypes type for {declaration.strip()!r}")
+    return C_TYPES[words[0]]
+
+
+@lru_cache(maxsize=None)
+def interface() -> Interface:
+    """Parse `pcc_native.h` (its layout rules are stated at its top)."""
+    text = re.sub(r"/\*.*?\*/", " ", HEADER.read_text(), flags=re.S)
+    struct = re.search(r"typedef struct \{(.*?)\} Step;", text, re.S)
+    enum = re.search(r"enum StepKind \{(.*?)\};", text, re.S)
+    if struct is None or enum is None:
+        raise ValueError("pcc_native.h: no Step record or StepKind enum")
+    fields = tuple((field.split()[-1].lstrip("*"), _c_type(field))
+                   for field in struct.group(1).split(";") if field.strip())
+    kinds = {name.strip(): int(value) for name, value in
+             (item.split("=") for item in enum.group(1).split(","))}
+    constants = {name: int(value) for name, value in
+                 re.findall(r"#define (\w+_COLUMN) (\d+)", text)}
+    functions = {}
+    for result, name, parameters in re.findall(r"PCC_EXPORT\((\w+), (\w+), \((.*?)\)\)",
+                                               text, re.S):
+        functions[name] = (_c_type(result), [_c_type(p) for p in parameters.split(",")])
+    return Interface(fields, kinds, constants, functions)
+
+
+def step_type() -> type[ctypes.Structure]:
+    """The ctypes record of `Step`, field for field as the header declares it."""
+    return type("Step", (ctypes.Structure,), {"_fields_": list(interface().fields)})
 
 
 class SumKernel:
-    """The loaded library for float32 and float64 CPU tensors: `sums` (fused sums), `products`,
-    and the leaves: `lookup` (by value table; `lookup32` by int32 codes), `gaussian`,
-    `unit_bins` and `search_bins` (histograms); `run_program`, the tiled pass. Sums and products
-    are split over torch's CPU threads (ctypes releases the GIL)."""
+    """The loaded library for float32 and float64 CPU tensors: every function `pcc_native.h`
+    exports, by (name, dtype) in `functions`, with the signature the header gives it; and
+    helpers for the ones the torch-side passes call one block at a time (`sums`, `products`,
+    `lookup`, `gaussian`, `unit_bins`, `search_bins`). Work is split over torch's CPU threads
+    (ctypes releases the GIL)."""
 
     def __init__(self, library: ctypes.CDLL):
-        signatures = {"sum_of_products": [P, I, P, I, I, I, P, P],
-                      "add_rows": [P, I, P, I, I, P, I],
-                      "lookup": [P, I, P, I, P, I, P],
-                      "lookup32": [P, I, P, I, P, I, I, P],
-                      "unit_bins": [P, I, P, P, P, P, I, P, I, I, P],
-                      "gaussian": [P, P, I, P, I, P, P, P, I, P],
-                      "search_bins": [P, P, I, P, P, P, I, P, I, I, P],
-                      "run_program": [P, I, P, P, I, I, I, I, I, I, I, P, I, I, P, P, P, P]}
-        self.functions: dict[tuple[str, torch.dtype], Callable[..., Any]] = {}  # run_program: int
-        for name, argtypes in signatures.items():
+        self.functions: dict[tuple[str, torch.dtype], Callable[..., Any]] = {}
+        for name, (result, parameters) in interface().functions.items():
             for dtype, suffix in ((torch.float32, "f32"), (torch.float64, "f64")):
                 function = getattr(library, f"{name}_{suffix}")
-                function.argtypes = argtypes
-                function.restype = I if name == "run_program" else None
+                function.argtypes, function.restype = parameters, result
                 self.functions[name, dtype] = function
         self.pool: ThreadPoolExecutor | None = None
         self.workers = 0
@@ -183,21 +226,27 @@ def _build(compiler: str, target: Path) -> None:
 
 @lru_cache(maxsize=None)
 def kernel() -> SumKernel | None:
-    """The fused sum kernel, or None where it cannot be built (or `PCC_NATIVE=0`)."""
-    if os.environ.get("PCC_NATIVE", "1") == "0" or platform.system() != "Linux":
+    """The native library, or None where it cannot be built (not Linux, no C compiler: a
+    warning says so once). Its constant columns are checked against the IR's layout here."""
+    if platform.system() != "Linux":
         return None
+    declared = interface().constants
+    if declared != {"ZERO_COLUMN": ZERO_COLUMN, "NEG_INF_COLUMN": NEG_INF_COLUMN}:
+        raise RuntimeError(f"pcc_native.h declares the constant columns {declared}, the "
+                           f"layering puts them at {ZERO_COLUMN} and {NEG_INF_COLUMN}")
     compiler = os.environ.get("CC", "cc")
     try:
         version = subprocess.run([compiler, "--version"], capture_output=True, text=True,
                                  timeout=30).stdout
-        texts = [source.read_text() for source in SOURCES]
+        texts = [source.read_text() for source in (HEADER, *SOURCES)]
         key = hashlib.sha256("\0".join([*texts, " ".join(FLAGS), version,
                                         platform.machine(), _cpu()]).encode()).hexdigest()[:16]
-        target = _cache_dir() / f"sum_kernel_{key}.so"
+        target = _cache_dir() / f"pcc_native_{key}.so"
         if not target.exists():
             _build(compiler, target)
         return SumKernel(ctypes.CDLL(str(target)))
     except (OSError, subprocess.SubprocessError) as error:
-        warnings.warn(f"pcc: the native CPU kernel is unavailable ({error}); the forward pass "
-                      "runs torch ops instead (slower; PCC_NATIVE=0 silences this)", stacklevel=2)
+        warnings.warn(f"pcc: the native engine is unavailable ({error}); engine='auto' runs "
+                      "the torch engine instead (slower on the CPU; pass engine='torch' to "
+                      "choose it and silence this)", stacklevel=2)
         return None

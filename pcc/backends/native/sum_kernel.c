@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "pcc_native.h"
+
 #define TILE 64
 /* 1 / i!, the Taylor coefficients of exp */
 static const double FACTORIAL_INVERSE[] = {
@@ -24,10 +26,10 @@ static const double FACTORIAL_INVERSE[] = {
     1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0};
 #define MAX(a, b) ((a) > (b) ? (a) : (b))   /* fmax would promote floats */
 #define MAX_FAN_IN 64
-#define ZERO_COLUMN 0   /* the buffer's constant log-1 row (pcc.layering.ZERO) */
 
 /* below FLOOR, exp is subnormal: the term is under half an ulp of the max term's 1 */
 #define T float
+#define SUFFIX(name) name##_f32
 #define BITS uint32_t
 #define MANTISSA 23
 #define BIAS 127
@@ -46,6 +48,7 @@ static const double FACTORIAL_INVERSE[] = {
 #define FLOOR (-87.0f)
 #include "sum_kernel.c"
 #undef T
+#undef SUFFIX
 #undef BITS
 #undef MANTISSA
 #undef BIAS
@@ -63,6 +66,7 @@ static const double FACTORIAL_INVERSE[] = {
 #undef LOG_DEGREE
 #undef FLOOR
 #define T double
+#define SUFFIX(name) name##_f64
 #define BITS uint64_t
 #define MANTISSA 52
 #define BIAS 1023
@@ -82,6 +86,8 @@ static const double FACTORIAL_INVERSE[] = {
 #include "sum_kernel.c"
 
 #else
+#include "pcc_native.h"
+
 /* exp(x) for x in [FLOOR, 0]: x = k ln2 + r with |r| <= ln2 / 2, e^r by its Taylor series
  * (relative error below 2e-7 in float, a few ulp; 1e-15 in double), 2^k in the exponent bits */
 static inline T EXP(T x) {
@@ -260,6 +266,68 @@ void ADD_ROWS(T *buf, int64_t batch, const int64_t *idx, int64_t rows,
             const T *x = buf + column * batch;
             #pragma omp simd
             for (int64_t b = 0; b < batch; b++) o[b] += x[b];
+        }
+    }
+}
+
+/* The backward of NAME: for every row r with gradient g = grad[start + r] and value
+ * o = buf[start + r], input f's share of the row, e = exp(log_w[r, f] + its parts - o), times g
+ * is added to each of its parts' gradients, and summed over the batch (in double) added to
+ * grad_w[r, f]. A row of value log 0 passes nothing down (0 * inf would be NaN); inputs of
+ * weight 0 get nothing. The shares read the forward's values, never recompute the row. */
+void SUFFIX(flow_sums)(const T *buf, T *grad, int64_t batch, const int64_t *idx, int64_t rows,
+                       int64_t fan_in, int64_t parts, const T *logw, int64_t start, T *grad_w) {
+    for (int64_t r = 0; r < rows; r++) {
+        const T *o = buf + (start + r) * batch, *g = grad + (start + r) * batch;
+        const int64_t *ir = idx + r * fan_in * parts;
+        for (int64_t f = 0; f < fan_in; f++) {
+            const T lw = logw[r * fan_in + f];
+            double total = 0;
+            if (lw != -INFINITY) {
+                for (int64_t b0 = 0; b0 < batch; b0 += TILE) {
+                    const int64_t n = batch - b0 < TILE ? batch - b0 : TILE;
+                    T v[TILE];
+                    INPUT(v, buf, batch, b0, n, ir + f * parts, parts, lw);
+                    T sum = 0;
+                    #pragma omp simd reduction(+:sum)
+                    for (int64_t t = 0; t < n; t++) {
+                        const T d = v[t] - o[b0 + t];
+                        const T e = EXP(MAX(d, FLOOR));
+                        /* d > 0 only by rounding (a share is at most 1): e then stays near 1 */
+                        const T share = (d < FLOOR || o[b0 + t] == -INFINITY) ? 0 : e;
+                        v[t] = share * g[b0 + t];
+                        sum += v[t];
+                    }
+                    total += sum;
+                    for (int64_t p = 0; p < parts; p++) {
+                        const int64_t column = ir[f * parts + p];
+                        if (column == ZERO_COLUMN)
+                            continue;
+                        T *gx = grad + column * batch + b0;
+                        #pragma omp simd
+                        for (int64_t t = 0; t < n; t++) gx[t] += v[t];
+                    }
+                }
+            }
+            grad_w[r * fan_in + f] += (T)total;
+        }
+    }
+}
+
+/* The backward of ADD_ROWS: each row's gradient (0 where its value is log 0) added to its
+ * parts' gradients. */
+void SUFFIX(flow_rows)(const T *buf, T *grad, int64_t batch, const int64_t *idx, int64_t rows,
+                       int64_t parts, const int64_t *columns, int64_t start) {
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t row = columns ? columns[r] : start + r;
+        const T *o = buf + row * batch, *g = grad + row * batch;
+        for (int64_t p = 0; p < parts; p++) {
+            const int64_t column = idx[r * parts + p];
+            if (column == ZERO_COLUMN)
+                continue;
+            T *gx = grad + column * batch;
+            #pragma omp simd
+            for (int64_t b = 0; b < batch; b++) gx[b] += o[b] == -INFINITY ? 0 : g[b];
         }
     }
 }

@@ -1,5 +1,5 @@
 /* The whole CPU forward pass in one call, a tile of examples at a time (built with sum_kernel.c
- * and leaf_kernel.c into one library, native.py; run by tiled.py).
+ * and leaf_kernel.c into one library, library.py; run by tiled.py and, backwards, by flows.py).
  *
  * A program is a list of steps over a (columns, tile) activation buffer: leaves (Gaussian,
  * histograms, value-table lookups, or rows computed beforehand), fused sums of products, and
@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { SUM, PRODUCT, GAUSSIAN, UNIT_BINS, SEARCH_BINS, LOOKUP, ROWS };
+#include "pcc_native.h"
 
 /* a value inside its variable's open bounds, and whole where it must be (NaN: never);
  * branch-free, so that the check vectorizes */
@@ -45,15 +45,6 @@ static inline void gaussian_sum(const double *x, const uint8_t *m, int64_t tile,
     }
 }
 
-/* one step; which fields a kind reads is listed in tiled.py (class Step there mirrors this) */
-typedef struct {
-    int64_t kind, rows, start, fan_in, parts, width;
-    const int64_t *index, *var, *columns, *bins;
-    const void *values;           /* log-weights, a value table, log densities or rows (T) */
-    const double *a, *b, *c;      /* Gaussian mean, 1 / std, offset; histogram breaks/first */
-    const int64_t *leaves;        /* a product's leaves read in place: (step, row) pairs */
-} Step;
-
 #define T float
 #define SUFFIX(name) name##_f32
 #include "tile_kernel.c"
@@ -64,17 +55,7 @@ typedef struct {
 #include "tile_kernel.c"
 
 #else
-void SUFFIX(sum_of_products)(const T *, int64_t, const int64_t *, int64_t, int64_t, int64_t,
-                             const T *, T *);
-void SUFFIX(add_rows)(T *, int64_t, const int64_t *, int64_t, int64_t, const int64_t *, int64_t);
-void SUFFIX(gaussian)(const double *, const uint8_t *, int64_t, const int64_t *, int64_t,
-                      const double *, const double *, const double *, int64_t, T *);
-void SUFFIX(unit_bins)(const T *, int64_t, const double *, const int64_t *, const double *,
-                       const uint8_t *, int64_t, const int64_t *, int64_t, int64_t, T *);
-void SUFFIX(search_bins)(const T *, const double *, int64_t, const int64_t *, const double *,
-                         const uint8_t *, int64_t, const int64_t *, int64_t, int64_t, T *);
-void SUFFIX(lookup32)(const T *, int64_t, const int32_t *, int64_t, const int64_t *, int64_t,
-                      int64_t, T *);
+#include "pcc_native.h"
 
 /* rows [r0, r0 + n) of a leaf step for the tile, into o (n rows of `tile`), or added to it */
 static void SUFFIX(leaf_rows)(const Step *s, int64_t r0, int64_t n, const double *xt,
@@ -259,5 +240,66 @@ int64_t SUFFIX(run_program)(const Step *steps, int64_t num_steps, const double *
                 out[(b0 + t) * root_units + u] = buf[(root_start + u) * tile + t];
     }
     return -1;
+}
+/* The backward pass of a program of SUM and PRODUCT steps (kernel sums and product rows) over
+ * the whole batch: `buf` holds the forward's values, `grad` the gradient of the outputs; the
+ * steps run last to first, each adding its rows' gradient into its inputs' (flows), so
+ * nothing is scattered from Python and no intermediate is stored. */
+void SUFFIX(flow_program)(const Step *steps, int64_t num_steps, const T *buf, T *grad,
+                          int64_t batch) {
+    for (int64_t i = num_steps - 1; i >= 0; i--) {
+        const Step *s = steps + i;
+        if (s->kind == SUM)
+            SUFFIX(flow_sums)(buf, grad, batch, s->index, s->rows, s->fan_in, s->parts,
+                              (const T *)s->values, s->start, (T *)s->grads);
+        else if (s->kind == PRODUCT)
+            SUFFIX(flow_rows)(buf, grad, batch, s->index, s->rows, s->parts, s->columns,
+                              s->start);
+    }
+}
+
+/* The forward (grad_root NULL) or backward pass of a program of SUM and PRODUCT steps, a tile
+ * of examples at a time, from the leaf rows (num_leaves, batch): each tile's (columns, tile)
+ * values are computed in `work` (so the buffer stays in cache and no pass keeps one for the
+ * whole batch), then, backward, its flows in the second half of `work`. Forward writes the
+ * root's values to out_root (batch, root_units); backward reads the root's gradient from
+ * grad_root (batch, root_units), writes the leaf rows' gradient to grad_leaves (num_leaves,
+ * batch) and adds the weights' gradients into each SUM step's `grads`. */
+void SUFFIX(flow_tiles)(const Step *steps, int64_t num_steps, const T *leaves,
+                        int64_t num_leaves, int64_t batch, int64_t columns, int64_t tile,
+                        void *work, int64_t root_start, int64_t root_units, const T *grad_root,
+                        T *out_root, T *grad_leaves) {
+    T *buf = (T *)work, *grad = buf + columns * tile;
+    const int64_t first = NEG_INF_COLUMN + 1;
+    for (int64_t b0 = 0; b0 < batch; b0 += tile) {
+        const int64_t n = batch - b0 < tile ? batch - b0 : tile;
+        for (int64_t t = 0; t < n; t++) {
+            buf[ZERO_COLUMN * n + t] = 0;
+            buf[NEG_INF_COLUMN * n + t] = -INFINITY;
+        }
+        for (int64_t r = 0; r < num_leaves; r++)
+            memcpy(buf + (first + r) * n, leaves + r * batch + b0, n * sizeof(T));
+        for (int64_t i = 0; i < num_steps; i++) {
+            const Step *s = steps + i;
+            if (s->kind == SUM)
+                SUFFIX(sum_of_products)(buf, n, s->index, s->rows, s->fan_in, s->parts,
+                                        (const T *)s->values, buf + s->start * n);
+            else
+                SUFFIX(add_rows)(buf, n, s->index, s->rows, s->parts, s->columns, s->start);
+        }
+        if (!grad_root) {
+            for (int64_t t = 0; t < n; t++)
+                for (int64_t u = 0; u < root_units; u++)
+                    out_root[(b0 + t) * root_units + u] = buf[(root_start + u) * n + t];
+            continue;
+        }
+        memset(grad, 0, columns * n * sizeof(T));
+        for (int64_t t = 0; t < n; t++)
+            for (int64_t u = 0; u < root_units; u++)
+                grad[(root_start + u) * n + t] = grad_root[(b0 + t) * root_units + u];
+        SUFFIX(flow_program)(steps, num_steps, buf, grad, n);
+        for (int64_t r = 0; r < num_leaves; r++)
+            memcpy(grad_leaves + r * batch + b0, grad + (first + r) * n, n * sizeof(T));
+    }
 }
 #endif

@@ -21,39 +21,26 @@ dropped. Fewer columns make larger tiles, and no leaf value is written and read 
 from __future__ import annotations
 
 import ctypes
+from typing import Any
 
 import numpy as np
 import torch
 
-import pcc.backends.torch.native_leaves as native_leaves
+import pcc.backends.native.leaves as native_leaves
 from pcc.backends.torch.blocks import ProductOp, SumOp
-from pcc.backends.torch.fused import FusedPass, leaf_sum_values
+from pcc.backends.native.fused import FusedPass, leaf_sum_values
 from pcc.backends.torch.leaf_rows import LeafRows
-from pcc.backends.torch.native import SumKernel
+from pcc.backends.native.library import SumKernel, interface, step_type
 from pcc.data.tensors import DomainTable, OutsideDomain
 from pcc.layering import NEG_INF_COLUMN
 
-KINDS = {"sum": 0, "product": 1, "gaussian": 2, "unit_bins": 3, "search_bins": 4, "lookup": 5,
-         "rows": 6}
+# the step record and its kinds as pcc_native.h declares them
+KINDS = {name.lower(): value for name, value in interface().kinds.items()}
+Step = step_type()
 TILE_BYTES = 1 << 19   # the tile's buffer: about the size of one core's L2 cache
 MIN_TILE, MAX_TILE = 64, 512  # whole tiles of the sum kernel's inner loop (64 examples)
 MAX_BUFFER_BYTES = 8 << 20  # nltcs.psdd (7k columns, 1.8 MB tiles) gained 20%, plants lost 15%
 UNREAD = np.iinfo(np.int64).min  # a column no step reads as a column (never in an index)
-
-
-class Step(ctypes.Structure):
-    """`Step` of tile_kernel.c. Fields by kind: every kind `rows` (outputs) and `start` (its
-    first column); sum `index` (rows, fan-in, parts), `fan_in`, `parts`, `values` log-weights
-    (rows, fan-in); product `index` (rows, parts), `parts`, `columns` (or NULL: start + r);
-    gaussian `var`, `a` mean, `b` 1 / std, `c` offset; unit_bins `values` log densities (rows,
-    width), `width`, `bins`, `a` first break; search_bins the same with `a` the breaks (rows,
-    width + 1); lookup `values` (rows, width) per code, `var`; rows `values` (rows, batch).
-    Leaf steps may have `columns` (each row's column, -1: not stored); a product's index part
-    -1 - j reads leaf j of `leaves` ((step, row) pairs) in place."""
-    _fields_ = [(name, ctypes.c_int64) for name in
-                ("kind", "rows", "start", "fan_in", "parts", "width")] + \
-               [(name, ctypes.c_void_p) for name in
-                ("index", "var", "columns", "bins", "values", "a", "b", "c", "leaves")]
 
 
 class Columns:
@@ -136,7 +123,7 @@ class TiledPass:
         self.fused, self.leaf_rows, self.kernel = fused, leaf_rows, kernel
         self.num_vars = num_vars
         self.state: int | None = None
-        self.steps: ctypes.Array[Step] | None = None
+        self.steps: ctypes.Array[Any] | None = None  # of `Step` records
         self.keep: list[torch.Tensor] = []        # every tensor the steps point into
         # families evaluated beforehand, per call, by their torch module
         self.by_rows = [not tabled and not native_leaves.evaluates(family)
@@ -175,7 +162,7 @@ class TiledPass:
             keep.append(t)
             return t.data_ptr()
 
-        steps: list[Step] = []
+        steps: list[Any] = []
         self.rows_steps, self.uses_codes = [], False
         k = self.leaf_rows.table_k
         for f, (family, tabled) in enumerate(zip(self.leaf_rows.families, self.leaf_rows.tabled)):

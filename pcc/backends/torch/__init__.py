@@ -1,6 +1,7 @@
 """The torch backend: `compile(circuit) -> CompiledCircuit`, an `nn.Module` computing log p(x).
 
-    model = compile(circuit, dtype=torch.float32, device="cpu")
+    model = compile(circuit, dtype=torch.float32, device="cpu", engine="auto")
+    model.engine                       # "native" (runtime-built C, CPU) or "torch"
     ll = model(x)                      # (rows,) log-likelihoods, NaN = missing
     model.log_conditional(x, query=[0], evidence=[1, 2])
     circuit = model.to_circuit()       # the current parameters, as an IR circuit
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import torch
 
-from pcc.backends.torch.module import DEFAULT_BUFFER_BYTES, CompiledCircuit
+from pcc.backends.torch.module import (DEFAULT_BUFFER_BYTES, ENGINES, CompiledCircuit, Engine,
+                                      EngineError)
 from pcc.ir import Circuit, InvalidCircuitError
 from pcc.layering import DEFAULT_PADDING, LayeredCircuit, layer
 
-__all__ = ["CompiledCircuit", "compile", "refusal"]
+__all__ = ["ENGINES", "CompiledCircuit", "EngineError", "compile", "refusal"]
 
 
 def refusal(circuit: Circuit) -> InvalidCircuitError | None:
@@ -38,9 +40,14 @@ def refusal(circuit: Circuit) -> InvalidCircuitError | None:
 
 def compile(circuit: Circuit | LayeredCircuit, dtype: torch.dtype = torch.float32,
             device: str | torch.device | None = None, allow_invalid: bool = False,
-            padding: float = DEFAULT_PADDING, buffer_bytes: int = DEFAULT_BUFFER_BYTES
-            ) -> CompiledCircuit:
+            padding: float = DEFAULT_PADDING, buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+            engine: Engine = "auto") -> CompiledCircuit:
     """A module evaluating `circuit` (or an existing plan of it) in `dtype` on `device`.
+
+    `engine`: "native" (runtime-built C on the CPU: forward, backward by flows, EM), "torch"
+    (torch ops on any device, any autograd loss) or "auto" (native on the CPU where a C
+    compiler can build it, else torch); `model.engine` says which one runs. `EngineError`
+    when "native" cannot be built here.
 
     Raises `InvalidCircuitError` with the check report when the circuit is not smooth or not
     decomposable, unless `allow_invalid` (its values are then the circuit's function, not a
@@ -54,5 +61,5 @@ def compile(circuit: Circuit | LayeredCircuit, dtype: torch.dtype = torch.float3
             raise error
     if plan is None:
         plan = layer(source, padding=padding)  # type: ignore[arg-type]
-    model = CompiledCircuit(plan, dtype=dtype, buffer_bytes=buffer_bytes)
+    model = CompiledCircuit(plan, dtype=dtype, buffer_bytes=buffer_bytes, engine=engine)
     return model.to(device) if device is not None else model

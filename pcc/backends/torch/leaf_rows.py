@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import pcc.backends.torch.native_leaves as native_leaves
+import pcc.backends.native.leaves as native_leaves
+from pcc.backends.native.library import SumKernel
 from pcc.backends.torch.families import Family
 from pcc.backends.torch.params import NEG_INF
 from pcc.layering import NEG_INF_COLUMN
@@ -54,18 +55,20 @@ class LeafRows:
 
     @torch.no_grad()
     def write(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor,
-              codes: torch.Tensor | None = None) -> None:
+              codes: torch.Tensor | None = None, native: SumKernel | None = None) -> None:
         """Every input unit's log-value, (units, batch), into `out` (no autograd). `x` and
-        `missing` are as `domains.prepare` returns them; `codes` as `codes` does, if known."""
+        `missing` are as `domains.prepare` returns them; `codes` as `codes` does, if known.
+        With `native` (the native engine's library) its leaf kernels write what they can."""
         row = 0
-        for family, values in zip(self.families, self._parts(x, missing, out, codes)):
+        for family, values in zip(self.families, self._parts(x, missing, out, codes, native)):
             units = len(family.var)
             if values is not None:
                 out[row:row + units] = values
             row += units
 
     def _parts(self, x: torch.Tensor, missing: torch.Tensor, out: torch.Tensor | None,
-               codes: torch.Tensor | None = None) -> list[torch.Tensor | None]:
+               codes: torch.Tensor | None = None, native: SumKernel | None = None
+               ) -> list[torch.Tensor | None]:
         """Per input block its (units, batch) log-values; with `out`, the blocks written into
         it (by lookup or the native kernel) give None. Lookup tables serve every family whose
         variables all have finite domains, with or without autograd."""
@@ -73,17 +76,17 @@ class LeafRows:
         codes = self.codes(x, missing) if codes is None else codes
         parts: list[torch.Tensor | None] = []
         row = 0
-        data = native_leaves.LeafData(x, missing) if out is not None else None
+        data = native_leaves.LeafData(x, missing) if out is not None and native else None
         for family, tabled in zip(self.families, self.tabled):
             units = len(family.var)
             if not tabled:
-                if out is not None and data is not None and \
-                        native_leaves.write(family, data, out[row:row + units]):
+                if out is not None and data is not None and native is not None and \
+                        native_leaves.write(native, family, data, out[row:row + units]):
                     parts.append(None)  # written by the native kernel (CPU, no autograd)
                 else:
                     parts.append(family(x, missing))
             elif out is not None:
-                family.lookup(codes, k, out[row:row + units])  # type: ignore[arg-type]
+                family.lookup(codes, k, out[row:row + units], native)  # type: ignore[arg-type]
                 parts.append(None)
             else:
                 parts.append(family.lookup(codes, k))  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,12 +22,13 @@ from pcc.backends.torch.blocks import (
 from pcc.data.tensors import DomainTable, OutsideDomain, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
-from pcc.backends.torch.fused import FusedPass
+from pcc.backends.native.flows import FlowProgram, NativeEvaluate
+from pcc.backends.native.fused import FusedPass
 from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.modes import LeafParams, leaf_params
-from pcc.backends.torch.native import kernel
+from pcc.backends.native.library import SumKernel, kernel
 from pcc.backends.torch.params import LogTable
-from pcc.backends.torch.tiled import TiledPass
+from pcc.backends.native.tiled import TiledPass
 from pcc.ir import Circuit, Input, Sum
 from pcc.layering import LayeredCircuit
 
@@ -36,6 +36,33 @@ DEFAULT_BUFFER_BYTES = 1 << 30
 OPS = {"product": ProductOp, "sum": SumOp, "dense": DenseOp, "kron": KronOp}
 Semiring = Literal["sum-product", "max-product"]
 SEMIRINGS = ("sum-product", "max-product")
+Engine = Literal["auto", "native", "torch"]
+ENGINES = ("auto", "native", "torch")
+
+
+class EngineError(RuntimeError):
+    """The engine asked for cannot run here (no C compiler for native, a model off the CPU)."""
+
+
+def resolve_engine(requested: str, device: torch.device) -> Literal["native", "torch"]:
+    """The engine that `requested` ("auto", "native", "torch") runs on `device`: "auto" is
+    native on the CPU where the library builds, else torch. `EngineError` for native off the
+    CPU or without a C compiler."""
+    if requested not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {requested!r}")
+    if requested == "torch":
+        return "torch"
+    on_cpu = device.type == "cpu"
+    if requested == "native":
+        if not on_cpu:
+            raise EngineError(f"the native engine runs on the CPU, and this model is on "
+                              f"{device}: move it with .cpu(), or use engine='torch' (or "
+                              "'auto')")
+        if kernel() is None:
+            raise EngineError("the native engine needs a C compiler (cc, or $CC) on Linux to "
+                              "build its library; use engine='torch' or 'auto'")
+        return "native"
+    return "native" if on_cpu and kernel() is not None else "torch"
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,12 @@ class Pass:
 class CompiledCircuit(nn.Module):
     """log p(x) of a circuit in one tensor op per block; see `pcc.backends.torch.compile`.
 
+    Two engines run the same compiled program: "native" (CPU only: runtime-built C for the
+    forward pass, one call per batch where it can, and for the backward, by flows) and
+    "torch" (torch ops on any device, with the blocks' closed-form backward). `engine` says
+    which one runs now; `requested_engine` is what `compile` was asked for ("auto": native on
+    the CPU where a C compiler built the library, else torch).
+
     Parameters (`state_dict`) are the leaves' and the sums' free parameters; the index arrays
     are non-persistent buffers (they follow `.to(device)` but are derived from the circuit).
     Batches are evaluated in chunks so the activation buffer plus the largest block's work
@@ -58,10 +91,12 @@ class CompiledCircuit(nn.Module):
     """
 
     def __init__(self, plan: LayeredCircuit, dtype: torch.dtype = torch.float32,
-                 buffer_bytes: int = DEFAULT_BUFFER_BYTES):
+                 buffer_bytes: int = DEFAULT_BUFFER_BYTES, engine: Engine = "auto"):
         super().__init__()
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        resolve_engine(engine, torch.device("cpu"))  # an unknown name, native unavailable
+        self.requested_engine: Engine = engine
         self.circuit, self.plan, self.dtype = plan.circuit, plan, dtype
         self.buffer_bytes = buffer_bytes
         self.domains = DomainTable(self.circuit.domains)
@@ -78,12 +113,23 @@ class CompiledCircuit(nn.Module):
         self.family_list = families  # typed views of the two module lists
         self.program = Program(blocks, plan.num_columns, plan.root_columns, plan.num_inputs)
         self.leaf_rows = LeafRows(families, [d.size for d in self.circuit.domains], dtype)
-        self._fused: FusedPass | None = None  # the CPU pass with the native kernel
-        self._tiled: TiledPass | None = None  # the same as one native call
-        self._weights: tuple[int, list[torch.Tensor]] | None = None  # by parameter state
-        self._snapshot: list[torch.Tensor] | None = None  # the parameters at state `_state`
-        self._state = 0
+        # the native engine's programs, made from the structure on first use
+        self._fused: FusedPass | None = None   # forward over the whole batch (no autograd)
+        self._tiled: TiledPass | None = None   # the same as one call, tile by tile
+        self._flows: FlowProgram | None = None  # forward and backward for autograd
+        # parameter state: the log-weights made for it, and the copy that tells when it changes
+        self._weights: tuple[int, list[torch.Tensor]] | None = None
+        self._snapshot: tuple[int, list[torch.Tensor]] | None = None
         self._listed: list[torch.Tensor] | None = None  # `_tensors`
+
+    @property
+    def engine(self) -> Literal["native", "torch"]:
+        """The engine that runs this model's passes on its current device."""
+        return resolve_engine(self.requested_engine, self.device)
+
+    def _native(self) -> SumKernel | None:
+        """The native library when the native engine runs, else None."""
+        return kernel() if self.engine == "native" else None
 
     @property
     def device(self) -> torch.device:
@@ -138,7 +184,9 @@ class CompiledCircuit(nn.Module):
             chunk = self.chunk_rows(tiled.bytes_per_row(itemsize))
         else:
             work = fused.work_per_row if fused is not None else self.program.work_per_row
-            chunk = self.chunk_rows((self.plan.num_columns + work) * itemsize)
+            # with autograd the native engine keeps a gradient buffer beside the values
+            copies = 2 if self._autograd() and self.engine == "native" else 1
+            chunk = self.chunk_rows((copies * self.plan.num_columns + work) * itemsize)
         try:
             outs = [self.run(x[start:start + chunk], missing[start:start + chunk]).root
                     for start in range(0, max(x.shape[0], 1), chunk)]
@@ -174,41 +222,52 @@ class CompiledCircuit(nn.Module):
         if tap_leaves and semiring != "sum-product":
             raise ValueError("tap_leaves needs the sum-product semiring (EM's E-step)")
         program = self.program
+        native = self._native()
         like = torch.empty(0, dtype=self.dtype, device=x.device)
         start, stop = program.root
         if tap_leaves or (semiring == "sum-product" and self._autograd()):
             # what passes without autograd keep between calls goes: this pass keeps its own
             # buffer for the backward, and a step after it changes the parameters, so the
-            # log-weights cached for them and the copy that tells when they change would be
-            # made again anyway (each as large as the weights: 39 MB in a RAT-SPN, K = 32)
+            # log-weights cached for them would be made again anyway (as large as the weights:
+            # 39 MB in a RAT-SPN, K = 32)
             program.scratch.release()
             self._weights = self._snapshot = None
             log_ws = [table() for table in self.weight_tables()]
-            buf, rows = program.buffer(like, x.shape[0], reuse=False)
+            flows = self._flow_program(native) if native is not None else None
+            if flows is not None and flows.tiled and not keep_buffer:
+                # tile by tile from the leaf rows: no buffer of the whole batch is kept
+                buf, rows = None, like.new_empty((program.num_leaves, x.shape[0]))
+            else:
+                buf, rows = program.buffer(like, x.shape[0], reuse=False)
             # the leaf rows are written in place without autograd (by lookup or the native
             # kernel where they can be), as in a pass without one: the backward turns their
             # gradient into the parameters' (`FamilyGradients`), so no (leaf units, batch)
             # tensor is kept next to the buffer for it
             codes = self.leaf_rows.codes(x, missing)
-            self.leaf_rows.write(x, missing, rows, codes)
+            self.leaf_rows.write(x, missing, rows, codes, native)
             leaves = rows.requires_grad_() if tap_leaves else None
             source = None if tap_leaves else FamilyGradients(self.leaf_rows, x, missing, codes)
             params = source.params if source is not None else []
-            root = Evaluate.apply(program, buf, leaves, source if params else None,
-                                  *log_ws, *params)
+            if flows is not None:  # forward by the fused steps, backward by flows
+                root = NativeEvaluate.apply(program, flows, buf is None,
+                                            rows if buf is None else buf, leaves,
+                                            source if params else None, *log_ws, *params)
+            else:
+                root = Evaluate.apply(program, buf, leaves, source if params else None,
+                                      *log_ws, *params)
             return Pass(root, log_ws, buf if keep_buffer else None, leaves)
         with torch.no_grad():
             state = self._parameter_state()
             log_ws = self._log_weights(state)
-            native = semiring == "sum-product" and not keep_buffer
-            tiled = self._tiled_pass() if native else None
+            whole = native is not None and semiring == "sum-product" and not keep_buffer
+            tiled = self._tiled_pass() if whole else None
             if tiled is not None:  # the whole pass in one native call, tile by tile
                 tiled.bind(state, program.expand(tuple(log_ws)), self.dtype)
                 return Pass(tiled.run(x, missing, self.dtype, self.domains), log_ws)
-            fused = self._fused_pass() if native else None
+            fused = self._fused_pass() if whole else None
             buf, rows = program.buffer(like, x.shape[0], reuse=not keep_buffer)
             codes = self.leaf_rows.codes(x, missing)
-            self.leaf_rows.write(x, missing, rows, codes)
+            self.leaf_rows.write(x, missing, rows, codes, native)
             full = program.expand(tuple(log_ws))
             if semiring == "max-product":
                 at_mode = self.mode_values() if at_mode is None else at_mode
@@ -245,31 +304,34 @@ class CompiledCircuit(nn.Module):
         return torch.is_grad_enabled() and any(t.requires_grad for t in self._tensors())
 
     def _parameter_state(self) -> int:
-        """A number that changes whenever a parameter's values do: they are compared with a copy
-        kept from the last change (writes through `.data` bump no version counter)."""
+        """A number that changes whenever a parameter's values do. They are compared with a
+        copy kept from the last change, since writes through `.data` bump no version counter:
+        0.05 ms a call on kdd-6k.psdd, where making the log-weights and the tiled program again
+        takes 3 ms. The copy and its number are replaced together, never edited in place."""
         tensors = self._tensors()
-        same = self._snapshot is not None and len(tensors) == len(self._snapshot) and all(
-            t.device == c.device and torch.equal(t, c) for t, c in zip(tensors, self._snapshot))
-        if not same:
-            self._snapshot = [t.detach().clone() for t in tensors]
-            self._state += 1
-        return self._state
+        kept = self._snapshot
+        if kept is not None and len(tensors) == len(kept[1]) and all(
+                t.device == c.device and torch.equal(t, c) for t, c in zip(tensors, kept[1])):
+            return kept[0]
+        state = 1 if kept is None else kept[0] + 1
+        self._snapshot = (state, [t.detach().clone() for t in tensors])
+        return state
 
     def _log_weights(self, state: int) -> list[torch.Tensor]:
         """Every weight table's log-weights (no autograd), made again only when `state`
         (`_parameter_state`) changed."""
-        if self._weights is None or self._weights[0] != state:
-            self._weights = (state, [table() for table in self.weight_tables()])
-        return self._weights[1]
+        cached = self._weights
+        if cached is None or cached[0] != state:
+            cached = (state, [table() for table in self.weight_tables()])
+            self._weights = cached
+        return cached[1]
 
     def _tiled_pass(self) -> TiledPass | None:
-        """The one-call native pass (`tiled.py`), or None where a block runs in torch (einsum
-        blocks), the circuit is too large for tiles, there is no kernel, the model is not on
-        the CPU, or `PCC_TILED=0`."""
+        """The one-call native pass (`tiled.py`), or None where the native engine does not run,
+        a block runs in torch (einsum blocks) or the circuit is too large for tiles."""
         fused = self._fused_pass()
         itemsize = torch.finfo(self.dtype).bits // 8
-        if fused is None or os.environ.get("PCC_TILED") == "0" or \
-                not TiledPass.possible(fused, self.plan.num_columns, itemsize):
+        if fused is None or not TiledPass.possible(fused, self.plan.num_columns, itemsize):
             return None
         if self._tiled is None:
             self._tiled = TiledPass(fused, self.leaf_rows, self.plan.num_columns,
@@ -277,12 +339,20 @@ class CompiledCircuit(nn.Module):
         return self._tiled
 
     def _fused_pass(self) -> FusedPass | None:
-        """The CPU pass with the native kernel (built on first use), or None (no kernel, or
-        not on the CPU)."""
-        sums = kernel() if self.device.type == "cpu" else None
-        if sums is not None and self._fused is None:
-            self._fused = FusedPass(self.program, sums, self._column_vars())
-        return self._fused if sums is not None else None
+        """The native engine's forward over the whole batch (made on first use), or None when
+        the torch engine runs."""
+        native = self._native()
+        if native is not None and self._fused is None:
+            self._fused = FusedPass(self.program, native, self._column_vars())
+        return self._fused if native is not None else None
+
+    def _flow_program(self, native: SumKernel) -> FlowProgram:
+        """The native engine's pass with autograd: the fused steps without folded lookups
+        (their backward would need each leaf's share), and their flows."""
+        if self._flows is None:
+            self._flows = FlowProgram(FusedPass(self.program, native, None), native,
+                                      self.program)
+        return self._flows
 
     def _column_vars(self) -> np.ndarray | None:
         """`LeafRows.column_vars`: what a `FusedPass` folds sums of leaves by."""
@@ -317,7 +387,7 @@ class CompiledCircuit(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"{len(self.circuit)} groups, {len(self.program.blocks)} blocks, "
-                f"{self.plan.num_columns} columns, dtype={self.dtype}")
+                f"{self.plan.num_columns} columns, dtype={self.dtype}, engine={self.engine}")
 
 
 class FamilyGradients(LeafGradients):

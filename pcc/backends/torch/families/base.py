@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pcc.backends.torch.native import kernel
+from pcc.backends.native.library import SumKernel
 from pcc.backends.torch.params import LogTable, vjp
 from pcc.families import family as spec
 
@@ -85,15 +85,16 @@ class Family(nn.Module):
         out[:, k] = 0.0
         return out
 
-    def lookup(self, codes: torch.Tensor, k: int, out: torch.Tensor | None = None
-               ) -> torch.Tensor:
+    def lookup(self, codes: torch.Tensor, k: int, out: torch.Tensor | None = None,
+               native: SumKernel | None = None) -> torch.Tensor:
         """The (rows, batch) log-values by table lookup, one gather instead of the family's
         arithmetic on every entry: `codes` (vars, batch) holds each value, or k where
-        missing. With `out`, written there without autograd; otherwise differentiable in the
-        family's parameters through the value table."""
+        missing. With `out`, written there without autograd (by the `native` engine's kernel
+        when given); otherwise differentiable in the family's parameters through the value
+        table."""
         table = self.value_table(k).to(out.dtype if out is not None else self.dtype)
         if out is not None:
-            _lookup_into(table, codes, self.var, out)
+            _lookup_into(table, codes, self.var, out, native)
             return out
         return _TableLookup.apply(table, codes, self.var)
 
@@ -232,10 +233,9 @@ def slices(rows: int, batch: int, elements: int = LOOKUP_ELEMENTS) -> list[slice
 
 
 def _lookup_into(table: torch.Tensor, codes: torch.Tensor, var: torch.Tensor,
-                 out: torch.Tensor) -> None:
-    """out[r, b] = table[r, codes[var[r], b]]: by the native kernel on the CPU, else a slice of
-    rows at a time (a bounded (rows, batch) index)."""
-    native = kernel() if out.device.type == "cpu" else None
+                 out: torch.Tensor, native: SumKernel | None = None) -> None:
+    """out[r, b] = table[r, codes[var[r], b]]: by the `native` engine's kernel when given,
+    else a slice of rows at a time (a bounded (rows, batch) index)."""
     if native is not None and out.is_contiguous():
         native.lookup(table.contiguous(), codes.contiguous(), var, out)
         return

@@ -8,7 +8,6 @@ import torch
 
 from pcc.backends.torch.families.base import (Family, Params, Tensors, choose, ragged_build,
                                               uniform)
-from pcc.backends.torch.native import kernel
 from pcc.backends.torch.params import NEG_INF, LogTable
 
 
@@ -44,16 +43,6 @@ class Histogram(Family):
     def build(cls, groups: list, var: np.ndarray, dtype: torch.dtype) -> Family:
         flat, sizes = ragged_build(groups, "densities")
         return cls(var, flat, dtype, sizes)
-
-    def forward(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
-        native = kernel() if x.device.type == "cpu" and self.unit_bins else None
-        if native is None or (torch.is_grad_enabled() and self.table.theta.requires_grad):
-            return super().forward(x, missing)
-        out = torch.empty((len(self.var), x.shape[0]), dtype=self.dtype)
-        native.unit_bins(self._log_density().contiguous(),
-                         self.breaks[:, 0].contiguous(), self.bins, x.t().contiguous(),
-                         missing.t().contiguous().to(torch.uint8), self.var, out)
-        return out
 
     def _log_density(self) -> torch.Tensor:
         return self.table() - self.log_width

@@ -1,0 +1,189 @@
+"""The native engine's backward pass: flows.
+
+From the forward's (columns, batch) values, one downward pass gives every column's gradient
+d(sum_b grad_b * root_b) / d(value) (Juice.jl's and pyjuice's "flows" when the root's gradient
+is 1) and every sum weight's, summed over the batch: a kernel sum passes each input's share of
+its row (exp(log w + input - row)) times the row's gradient to the input's parts, a product row
+passes its gradient to its parts. The program is the forward's (`FusedPass` steps, products
+fused into the sums that read them), so a product only sums read is never stored, and its
+gradient never either. Kernel sums and product rows run in C (`flow_program`), runs of them in
+one call; the other blocks (einsums, dense sums) use their torch modules' backward in between.
+
+`NativeEvaluate` wraps forward and backward as one autograd function, so `loss.backward()`
+(Adam) and EM's `autograd.grad` (its expected counts are the log-weights' gradients) both run
+on it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from pcc.backends.native.fused import FusedPass
+from pcc.backends.native.library import SumKernel, interface, step_type
+from pcc.backends.torch.blocks import LeafGradients, Program, SumOp
+from pcc.backends.torch.params import NEG_INF
+from pcc.layering import NEG_INF_COLUMN
+
+KINDS = interface().kinds
+Step = step_type()
+
+
+TILE_BYTES = 1 << 22   # a tile's values and flows together (kdd-6k.psdd: 1 MB tiles of 16 examples ran
+#                        1.5x slower than 4 MB tiles of 96, 8 MB as fast)
+MIN_TILE, MAX_TILE = 16, 512
+
+
+class FlowProgram:
+    """The backward of a `FusedPass`'s steps: `segments` in forward order, each a run of steps
+    the C side differentiates (kernel sums, product rows) or one step run by its torch op.
+    `tiled`: every step is native, and forward and backward run a tile of examples at a time
+    from the leaf rows (`flow_tiles`): no buffer for the whole batch is kept, and the backward
+    computes each tile's values again (a forward costs a fraction of the flows)."""
+
+    def __init__(self, fused: FusedPass, kernel: SumKernel, program: Program):
+        self.fused, self.kernel, self.program = fused, kernel, program
+        self.segments: list[tuple[bool, list[Any]]] = []
+        for step in fused.steps:
+            native = step.index is not None
+            if native and self.segments and self.segments[-1][0]:
+                self.segments[-1][1].append(step)
+            else:
+                self.segments.append((native, [step]))
+        self.tiled = all(native for native, _ in self.segments)
+
+    # -- a tile at a time, every step native ---------------------------------------------------
+    def tile(self, itemsize: int, batch: int) -> int:
+        """Examples per tile: values and flows within TILE_BYTES."""
+        fit = TILE_BYTES // (2 * self.program.columns * itemsize) // MIN_TILE * MIN_TILE
+        return min(MAX_TILE, max(MIN_TILE, fit), max(batch, 1))
+
+    def run_tiles(self, leaves: torch.Tensor, log_ws: list[torch.Tensor | None],
+                  grad_root: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+        """Forward (no `grad_root`): the (batch, root units) root values from the (leaves,
+        batch) leaf rows. Backward: the leaf rows' gradient and each block's log-weight
+        gradient (by position) for the root's gradient `grad_root` (batch, root units)."""
+        program, steps = self.program, self.segments[0][1] if self.segments else []
+        batch, dtype = leaves.shape[1], leaves.dtype
+        start, stop = program.root
+        grad_ws: list[torch.Tensor | None] = [None] * len(log_ws)
+        array, keep = self._records(steps, log_ws, grad_ws if grad_root is not None else None)
+        tile = self.tile(leaves.element_size(), batch)
+        work = torch.empty(2 * program.columns * tile, dtype=dtype)
+        leaves = leaves.detach().contiguous()
+        if grad_root is None:
+            out = torch.empty((batch, stop - start), dtype=dtype)
+            grad_root_ptr, result = 0, out
+        else:
+            grad_root = grad_root.contiguous().to(dtype)
+            out = torch.empty_like(leaves)
+            grad_root_ptr, result = grad_root.data_ptr(), out
+        self.kernel.functions["flow_tiles", dtype](
+            ctypes.cast(array, ctypes.c_void_p), len(steps), leaves.data_ptr(),
+            leaves.shape[0], batch, program.columns, tile, work.data_ptr(), start, stop - start,
+            grad_root_ptr, out.data_ptr() if grad_root is None else 0,
+            out.data_ptr() if grad_root is not None else 0)
+        del keep
+        return result, grad_ws
+
+    # -- over a whole-batch buffer, with torch steps between ------------------------------------
+    def backward(self, buf: torch.Tensor, grad: torch.Tensor,
+                 log_ws: list[torch.Tensor | None]) -> list[torch.Tensor | None]:
+        """Add every column's gradient into `grad` (holding the outputs' already) and return
+        each block's log-weight gradient (None without weights), by block position."""
+        grad_ws: list[torch.Tensor | None] = [None] * len(log_ws)
+        batch = buf.shape[1]
+        for native, steps in reversed(self.segments):
+            if native:
+                self._native(steps, buf, grad, log_ws, grad_ws, batch)
+                continue
+            op, log_w = steps[0].op, log_ws[steps[0].position]
+            # a unit of probability zero passes no gradient down: it would be 0 * inf = NaN
+            g = grad[op.start:op.stop]
+            g = torch.where(buf[op.start:op.stop] == NEG_INF, 0.0, g)
+            grad_ws[steps[0].position] = op.backward_into(buf, grad, log_w, g)
+        return grad_ws
+
+    def _native(self, steps: list[Any], buf: torch.Tensor, grad: torch.Tensor,
+                log_ws: list[torch.Tensor | None], grad_ws: list[torch.Tensor | None],
+                batch: int) -> None:
+        array, keep = self._records(steps, log_ws, grad_ws)
+        self.kernel.functions["flow_program", buf.dtype](
+            ctypes.cast(array, ctypes.c_void_p), len(steps), buf.data_ptr(), grad.data_ptr(),
+            batch)
+        del keep
+
+    @staticmethod
+    def _records(steps: list[Any], log_ws: list[torch.Tensor | None],
+                 grad_ws: list[torch.Tensor | None] | None) -> tuple[Any, list[torch.Tensor]]:
+        """The steps as `Step` records (and the tensors they point into, to keep alive);
+        with `grad_ws`, each sum's weight gradient is made there (zeros, added to by C)."""
+        records, keep = [], []
+        for step in steps:
+            op, index = step.op, step.index
+            record = Step(rows=index.shape[0], start=op.start, index=index.data_ptr())
+            if isinstance(op, SumOp):
+                log_w = log_ws[step.position]
+                assert log_w is not None
+                log_w = log_w.detach().contiguous()
+                keep.append(log_w)
+                record.kind, record.fan_in, record.parts = KINDS["SUM"], index.shape[1], \
+                    index.shape[2]
+                record.values = log_w.data_ptr()
+                if grad_ws is not None:
+                    grad_ws[step.position] = out = torch.zeros_like(log_w)
+                    record.grads = out.data_ptr()
+            else:
+                record.kind, record.parts = KINDS["PRODUCT"], index.shape[1]
+                if step.columns is not None:
+                    record.columns = step.columns.data_ptr()
+            records.append(record)
+        return (Step * len(records))(*records), keep
+
+
+class NativeEvaluate(torch.autograd.Function):
+    """(program, flows, tiled, values, leaves, leaf gradients, *log-weights, *leaf parameters)
+    -> root values, as `blocks.Evaluate` but on the native engine. `values`: with `tiled`
+    (possible where `flows.tiled`) the leaf rows (leaves, batch), run a tile at a time; else
+    the (columns, batch) buffer whose constant and leaf rows hold their values, filled by the
+    forward (a caller may keep it). `leaves`, when not None, is the tensor of leaf rows whose
+    gradient the backward gives (EM's tap)."""
+
+    @staticmethod
+    def forward(ctx, program: Program, flows: FlowProgram, tiled: bool,  # type: ignore[override]
+                values: torch.Tensor, leaves: torch.Tensor | None, source: LeafGradients | None,
+                *tensors: torch.Tensor) -> torch.Tensor:
+        log_ws = program.expand(tuple(t.detach() for t in tensors[:len(program.weighted)]))
+        ctx.program, ctx.flows, ctx.tiled, ctx.values, ctx.source, ctx.log_ws = \
+            program, flows, tiled, values, source, log_ws
+        if tiled:
+            return flows.run_tiles(values, log_ws)[0]
+        flows.fused.run(program, log_ws, values)
+        start, stop = program.root
+        return values[start:stop].t().clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        program, flows, values, source = ctx.program, ctx.flows, ctx.values, ctx.source
+        if values is None:
+            raise RuntimeError("pcc: a second backward through one forward pass (retain_graph) "
+                               "is not supported")
+        ctx.values = ctx.source = None
+        if ctx.tiled:
+            grad_leaves, grad_ws = flows.run_tiles(values, ctx.log_ws, grad)
+        else:
+            flow = torch.zeros_like(values)
+            start, stop = program.root
+            flow[start:stop] = grad.t()
+            grad_ws = flows.backward(values, flow, ctx.log_ws)
+            first = NEG_INF_COLUMN + 1
+            grad_leaves = flow[first:first + program.num_leaves]
+        del values
+        grad_params = source.backward(grad_leaves) if source is not None else []
+        return (None, None, None, None, grad_leaves if ctx.needs_input_grad[4] else None, None,
+                *[grad_ws[i] for i in program.weighted], *grad_params)
