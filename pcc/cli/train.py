@@ -96,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="checkpoint file (resumed from when it exists)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also checkpoint every N mini-batches (needs --checkpoint)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar, no epoch lines")
     parser.add_argument("--distributed", action="store_true",
                         help="one rank of a torchrun job: train data-parallel (docs/distributed.md)")
     parser.add_argument("--timeout", type=float, default=300.0,

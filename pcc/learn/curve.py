@@ -1,7 +1,8 @@
 """A training run's history next to its model: a CSV table and a learning-curve picture.
 
 `model.pcc` gets `model.history.csv` (epoch, train_ll, valid_ll, seconds; epoch 0 is the
-initial model, valid_ll empty without validation data) and, where matplotlib is installed (the
+initial model, valid_ll empty without validation data; train_ll of an epoch is the mean over
+its updates, as `History.train`) and, where matplotlib is installed (the
 `plot` extra), `model.history.png`: mean log-likelihood per epoch, train and valid, the kept
 epoch marked.
 """
@@ -41,6 +42,7 @@ def plot_history(history: History, path: str | Path) -> str | None:
 
         matplotlib.use("Agg")  # files only: no display needed
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return PLOT_HINT
     rows = history.rows()
@@ -53,6 +55,7 @@ def plot_history(history: History, path: str | Path) -> str | None:
         best = max(valid, key=lambda ev: ev[1])
         ax.scatter([best[0]], [best[1]], s=160, facecolors="none", edgecolors="black",
                    label=f"kept (epoch {best[0]})", zorder=3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch (0 = the initial model)")
     ax.set_ylabel("mean log-likelihood (nats/example)")
     ax.grid(alpha=0.3)
