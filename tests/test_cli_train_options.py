@@ -213,3 +213,16 @@ def test_mle_refuses_a_circuit_not_proved_deterministic(tmp_path, capsys):
                            str(tmp_path / "t.data"), "-o", str(tmp_path / "o.pcc")], capsys)
     assert status == 2 and "the closed-form MLE needs a deterministic circuit" in err
     assert "--em --batch-size 0" in err and "\n" not in err
+
+
+def test_fine_tuning_defaults_to_full_batch_em_with_pseudo_count_1(psdd_files, capsys):
+    """On a deterministic circuit one full-batch EM epoch is the MLE: the defaults' result
+    shows both choices (a mini-batch step or another pseudo-count would differ)."""
+    folder, data = psdd_files
+    out = folder / "tuned.pcc"
+    status, _, err = _run(["--init", str(folder / "x.psdd"), "--data", str(folder / "train.data"),
+                           "--epochs", "1", "--dtype", "float64", "-o", str(out)], capsys)
+    assert status == 0, err
+    top = [g for g in load_circuit(out).groups if g.kind == "input" and g.family == "bernoulli"]
+    x3 = data[:200, 2]
+    assert top[0].params["p"][0] == pytest.approx((x3.sum() + 1) / (len(x3) + 2), abs=1e-12)

@@ -78,8 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(method="em")
     parser.add_argument("--epochs", type=int, help="training epochs (not with --mle)")
     parser.add_argument("--batch-size", type=int, default=None,
-                        help="mini-batch size; 0 = full batch (default: 100 for --structure, "
-                             "0 for --init)")
+                        help="mini-batch size; 0 = full batch (default: 100; EM with --init: "
+                             "0)")
     parser.add_argument("--step-size", type=float, default=0.1, help="online EM step size")
     parser.add_argument("--step-decay", type=float, default=1.0,
                         help="online EM: the step size shrinks by this factor per epoch")
@@ -107,8 +107,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # defaults that depend on the start (chosen on the shipped UCLA PSDDs: see the README's
-# "Fine-tuning" paragraph): a new circuit trains with online EM and a tiny pseudo-count, a
-# circuit from a file is fine-tuned by full-batch EM with pseudo-count 1
+# "Training" section): a new circuit trains with online EM and a tiny pseudo-count, a circuit
+# from a file is fine-tuned by full-batch EM with pseudo-count 1 (Adam: mini-batches of 100)
 NEW_DEFAULTS: dict[str, float] = {"batch_size": 100, "prior": 1e-5}
 INIT_DEFAULTS: dict[str, float] = {"batch_size": 0, "prior": 1.0}
 
@@ -159,7 +159,9 @@ def _train(args: argparse.Namespace, device: str) -> int:
     if args.method == "mle":
         history = _mle(model, circuit, train, valid, prior, args)
     else:
-        batch_size = int(defaults["batch_size"] if args.batch_size is None else args.batch_size)
+        batch_size = int(args.batch_size if args.batch_size is not None else
+                         defaults["batch_size"] if args.method == "em" else
+                         NEW_DEFAULTS["batch_size"])
         config = TrainConfig(method=args.method, epochs=args.epochs,
                              batch_size=batch_size or None, step_size=args.step_size,
                              step_decay=args.step_decay, prior=prior,
