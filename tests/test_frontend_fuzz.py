@@ -133,6 +133,27 @@ def test_corpus_reproducers(name: str, options: dict, message: str) -> None:
         load_circuit(path, **options)
 
 
+CORPUS_WARNINGS = [
+    ("cut_at_a_line.psdd", [r"cut_at_a_line.psdd: the root \(line 13, the last node line\) does "
+                            r"not reach 6 of the 11 node lines, 1 of them sums or products",
+                            r"cut_at_a_line.psdd: the root \(line 13, the last node line\) "
+                            r"depends on 2 of the 4 variables, not on 2-3 \(0-based columns\)"]),
+]
+
+
+@pytest.mark.parametrize("name, messages", CORPUS_WARNINGS)
+def test_corpus_loads_with_warnings(name: str, messages: list[str],
+                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Files that load, but not as what their author meant: each says so on the pcc logger."""
+    import re
+
+    with caplog.at_level("WARNING", logger="pcc"):
+        load_circuit(CORPUS / name)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == len(messages) and all(re.search(m, t) for m, t in zip(messages, said)), \
+        said
+
+
 def _pcc_bytes(tmp_path: Path) -> tuple[bytes, object]:
     from pcc.frontends.psdd import read_psdd
 

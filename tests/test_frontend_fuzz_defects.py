@@ -172,3 +172,56 @@ def test_a_padded_header_is_refused(tmp_path: Path) -> None:
         load_circuit(path)
     members["header.json"] = header.replace(b"\n", b"\n   ")  # re-indented by hand: fine
     load_circuit(_rezip(tmp_path / "indented.pcc", members))
+
+
+# -- a .psdd cut at a line boundary ---------------------------------------------------------
+CUT = PSDD[:PSDD.index("D 10")]  # the root is now D 8: variables 0 and 1 of 4
+CUT_LINES = (r"pcc: .*cut.psdd: the root \(line 13, the last node line\) does not reach 6 of "
+             r"the 11 node lines, 1 of them sums or products; they are ignored \(is the file "
+             r"cut short\?\)")
+CUT_VARS = (r"pcc: .*cut.psdd: the root \(line 13, the last node line\) depends on 2 of the 4 "
+            r"variables, not on 2-3 \(0-based columns\)")
+
+
+@pytest.mark.parametrize("command", ["check", "info", "eval"])
+def test_a_cut_psdd_is_read_with_a_warning(capsys: pytest.CaptureFixture[str],
+                                            caplog: pytest.LogCaptureFixture, tmp_path: Path,
+                                            command: str) -> None:
+    """On the `pcc` logger: stderr from the command line (pytest captures it here)."""
+    (tmp_path / "cut.psdd").write_text(CUT)
+    (tmp_path / "d.data").write_text("1,1,0,1\n")
+    extra = ("--data", tmp_path / "d.data", "--backend", "reference") if command == "eval" \
+        else ()
+    with caplog.at_level("WARNING", logger="pcc"):
+        status, out, _ = run(capsys, command, tmp_path / "cut.psdd", *extra)
+    assert status == 0 and out
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert __import__("re").fullmatch(CUT_LINES, lines[0]), lines[0]
+    assert __import__("re").fullmatch(CUT_VARS, lines[1]), lines[1]
+
+
+def test_unreached_leaf_lines_alone_and_whole_files_are_quiet(
+        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    """UCLA PSDDs list literals that nothing uses (nltcs.clt.psdd: 14 of 75 lines): no word."""
+    from pcc.frontends.psdd import read_psdd
+    from pcc.io import load_circuit
+
+    with caplog.at_level("WARNING", logger="pcc"):
+        read_psdd("whole.psdd", text=PSDD)
+        read_psdd("leaf.psdd", text=PSDD.replace("psdd 11\n", "psdd 12\nL 99 0 -1\n"))
+        (tmp_path / "cut.psdd").write_text(CUT)
+        load_circuit(tmp_path / "cut.psdd")  # the line-by-line reader says the same
+    assert [r.getMessage().split(": ", 2)[2][:40] for r in caplog.records] == \
+        ["the root (line 13, the last node line) d"] * 2
+
+
+def test_the_checking_psdd_reader_warns_as_the_fast_one(caplog: pytest.LogCaptureFixture) -> None:
+    from pcc.frontends.psdd import _read_checked
+
+    with caplog.at_level("WARNING", logger="pcc"):
+        _read_checked("cut.psdd", CUT, None, None)
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert __import__("re").fullmatch(CUT_LINES, messages[0]), messages
+    assert __import__("re").fullmatch(CUT_VARS, messages[1]), messages

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from pcc.frontends._text import warn_unused
 from pcc.ir import Circuit, Domain, FormatError, Input, InvalidCircuitError
 from pcc.ir.bulk import circuit_from_table, group_table
 from pcc.ir.table import DENSE, HADAMARD, concat_ranges
@@ -54,6 +55,13 @@ def build_columns(kind: np.ndarray, child_start: np.ndarray, children: np.ndarra
     keep = reachable(n - 1, child_start, children)
     new_id = np.cumsum(keep) - 1
     kept = np.flatnonzero(keep)
+    kept_lines = np.unique(lines[kept])
+    lost = np.setdiff1d(lines[~keep], kept_lines)
+    is_input = kind == INPUT
+    lost_inner = np.setdiff1d(lines[~keep & ~is_input], kept_lines)
+    used = np.fromiter((v for v, _, _ in inputs), np.int64, len(inputs))[keep[is_input]]
+    warn_unused(path, len(lost), len(lost_inner), len(lost) + len(kept_lines), used,
+                len(domains), f"{path}:{lines[-1]}")
     counts = child_start[kept + 1] - child_start[kept]
     edges = concat_ranges(child_start[kept], counts)
     ptr = np.zeros(len(kept) + 1, dtype=np.int64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import gzip
+import logging
 import math
 import re
 import zlib
@@ -207,6 +208,14 @@ class Records:
                     keep[c] = True
         new_id = np.cumsum(keep) - 1
         ids = new_id.tolist()
+        kept_lines = {self.origins[i] for i in np.flatnonzero(keep).tolist()}
+        lost = {self.origins[i] for i in np.flatnonzero(~keep).tolist()} - kept_lines
+        lost_inner = {self.origins[i] for i in np.flatnonzero(~keep).tolist()
+                      if self.kinds[i] != "input"} - kept_lines
+        used = [self.payloads[i][0] for i in np.flatnonzero(keep).tolist()
+                if self.kinds[i] == "input"]
+        warn_unused(path, len(lost), len(lost_inner), len(lost) + len(kept_lines), used,
+                    len(domains), self.origins[root])
         groups: list[Group] = []
         for i in np.flatnonzero(keep).tolist():
             kind, payload, origin = self.kinds[i], self.payloads[i], self.origins[i]
@@ -234,6 +243,34 @@ class Records:
                 int(first.group(1)) < len(groups) else None
             where = _split_origin(origin) if origin else (path, None)
             raise FormatError(str(error), *where) from None
+
+
+def warn_unused(path: str, lost_lines: int, lost_inner: int, node_lines: int,
+                used_vars: Sequence[int] | np.ndarray, num_vars: int, root: str | None) -> None:
+    """Say on the `pcc` logger (stderr, for check, info, eval and every command that reads a
+    file) how many node lines the root does not reach and which declared variables it does
+    not depend on: a file cut at a line boundary reads as a valid circuit over fewer
+    variables, and nothing else would tell. Unreached leaf lines alone are not worth a word
+    (UCLA PSDDs list literals nothing uses); an unreached sum or product line is."""
+    log = logging.getLogger("pcc")
+    line = (root or "").rpartition(":")[2]
+    where = f" (line {line}, the last node line)" if line.isdigit() else ""
+    if lost_inner:
+        log.warning(f"pcc: {path}: the root{where} does not reach {lost_lines} of the "
+                    f"{node_lines} node lines, {lost_inner} of them sums or products; they "
+                    "are ignored (is the file cut short?)")
+    missing = np.setdiff1d(np.arange(num_vars), np.asarray(used_vars, dtype=np.int64))
+    if len(missing):
+        log.warning(f"pcc: {path}: the root{where} depends on {num_vars - len(missing)} of the "
+                    f"{num_vars} variables, not on {spans(missing)} (0-based columns)")
+
+
+def spans(values: np.ndarray, most: int = 8) -> str:
+    """Sorted ints as runs, e.g. `0, 3-7, 9` (the first `most` runs, then how many more)."""
+    cuts = np.flatnonzero(np.diff(values) != 1) + 1
+    runs = [(int(r[0]), int(r[-1])) for r in np.split(values, cuts)]
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:most])
+    return text + (f" and {len(runs) - most} more runs" if len(runs) > most else "")
 
 
 def _split_origin(origin: str | None) -> tuple[str | None, int | None]:
