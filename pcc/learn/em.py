@@ -1,12 +1,12 @@
-"""EM for compiled circuits, as in EiNets (Peharz et al. 2020): expected counts from autograd.
+"""EM for compiled circuits, as in EiNets (Peharz et al. 2020): expected counts from flows.
 
 For a sum weight w, the expected count over a batch is n = w * dLL/dw = dLL/d(log w); for an
-input unit, the posterior weight of each row is r = dLL/d(log p_unit(x)). One backward pass of
-the summed log-likelihood gives both (`accumulate`); `update` makes the M-step: weights
+input unit, the posterior weight of each row is r = dLL/d(log p_unit(x)). One pass of the
+summed log-likelihood's flows gives both (`accumulate`: `CompiledCircuit.flows`, native
+without autograd, or by autograd on the torch engine); `update` makes the M-step: weights
 w = (n + prior) / sum(n + prior) per sum unit over its live weights, inputs from their expected
 sufficient statistics (`pcc.learn.leaves`). With `step < 1` it is online EM: new = (1 - step)
-old + step M-step. The E-step's pass is the model's one forward entry (`CompiledCircuit.run` with
-`tap_leaves`); parameters are read and written through `pcc.learn.access`.
+old + step M-step. Parameters are read and written through `pcc.learn.access`.
 """
 
 from __future__ import annotations
@@ -56,31 +56,17 @@ class EM:
         log-likelihood. Rows of probability zero would poison the counts: they are an error."""
         model = self.access.model
         xs, missing = model.domains.prepare(x, None, model.device)
-        # one pass that records autograd into the weight tables and the tapped leaf rows only:
-        # EM needs no gradient through the leaves' parameters
-        up = model.run(xs, missing, tap_leaves=True)
-        ll, log_ws, leaves = up.root[:, 0], up.log_weights, up.leaves
-        assert leaves is not None  # tapped
+        # one pass: the weight tables' expected counts (added to ours in place) and the leaf
+        # rows' responsibilities; no gradient through the leaves' parameters
+        flows = model.flows(xs, missing, self.counts)
+        ll = flows.root
         x_nan = torch.where(missing, torch.nan, xs)
         if not bool(torch.isfinite(ll).all()):
             row = int(torch.nonzero(~torch.isfinite(ll))[0])
             raise FloatingPointError(f"EM: row {row} of the batch has log-likelihood "
                                      f"{float(ll[row])}; use a prior > 0")
-        grads = list(torch.autograd.grad(ll.sum(), log_ws + [leaves], allow_unused=True))
-        shapes = [w.shape for w in log_ws]
-        del up, log_ws  # the pass's log-weights are not needed any more
-        resp_all = _or_zeros(grads.pop(), leaves).detach()
-        # float64 counts a table at a time, each gradient dropped once added (unused: 0)
-        first = self.counts is None
-        counts: list[torch.Tensor] = [] if self.counts is None else self.counts
-        for i, g in enumerate(grads):
-            grads[i] = None  # type: ignore[call-overload]
-            if first:
-                counts.append(torch.zeros(shapes[i], dtype=torch.float64, device=xs.device)
-                              if g is None else g.detach().to(torch.float64))
-            elif g is not None:  # in place: a second float64 copy would double EM's memory
-                counts[i].add_(g.detach())
-        self.counts = counts
+        self.counts = flows.counts
+        resp_all = flows.leaves
         for i in self.learned:
             start, stop = self.access.input_rows[i]
             stats = self._input_statistics(i, x_nan, resp_all[start:stop])
@@ -151,7 +137,3 @@ class EM:
             new = keep_unobserved(old_params, interpolate(family, old_params, new, step), observed)
             self.access.set_input_params(i, new, units=observed > OBSERVED)
         self._reset()
-
-
-def _or_zeros(grad: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    return torch.zeros_like(like) if grad is None else grad

@@ -62,33 +62,34 @@ class FlowProgram:
         return min(MAX_TILE, max(MIN_TILE, fit), max(batch, 1))
 
     def run_tiles(self, leaves: torch.Tensor, log_ws: list[torch.Tensor | None],
-                  grad_root: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
-        """Forward (no `grad_root`): the (batch, root units) root values from the (leaves,
-        batch) leaf rows. Backward: the leaf rows' gradient and each block's log-weight
-        gradient (by position) for the root's gradient `grad_root` (batch, root units)."""
+                  grad_root: torch.Tensor | None = None, values: bool = True,
+                  counts: list[torch.Tensor | None] | None = None
+                  ) -> tuple[torch.Tensor | None, torch.Tensor | None,
+                             list[torch.Tensor | None]]:
+        """From the (leaves, batch) leaf rows: the (batch, root units) root values (when
+        `values`) and, for the root's gradient `grad_root` (batch, root units), the leaf rows'
+        gradient and each block's log-weight gradient (by position, float64), in one pass.
+        `counts` (by position, float64, contiguous) are added to instead of new tensors."""
         program, steps = self.program, self.segments[0][1] if self.segments else []
         batch, dtype = leaves.shape[1], leaves.dtype
         start, stop = program.root
-        grad_ws: list[torch.Tensor | None] = [None] * len(log_ws)
-        array, keep = self._records(steps, log_ws, grad_ws if grad_root is not None else None)
+        backward = grad_root is not None
+        grad_ws: list[torch.Tensor | None] = list(counts) if counts is not None else \
+            [None] * len(log_ws)
+        array, keep = self._records(steps, log_ws, grad_ws if backward else None)
         tile = self.tile(leaves.element_size(), batch)
         work = torch.empty(2 * program.columns * tile, dtype=dtype)
         leaves = leaves.detach().contiguous()
-        if grad_root is None:
-            out = torch.empty((batch, stop - start), dtype=dtype)
-            grad_root_ptr, result = 0, out
-        else:
+        root = torch.empty((batch, stop - start), dtype=dtype) if values else None
+        grad_leaves = torch.empty_like(leaves) if backward else None
+        if grad_root is not None:
             grad_root = grad_root.contiguous().to(dtype)
-            out = torch.empty_like(leaves)
-            grad_root_ptr, result = grad_root.data_ptr(), out
         self.kernel.functions["flow_tiles", dtype](
             ctypes.cast(array, ctypes.c_void_p), len(steps), leaves.data_ptr(),
             leaves.shape[0], batch, program.columns, tile, work.data_ptr(), start, stop - start,
-            grad_root_ptr, out.data_ptr() if grad_root is None else 0,
-            out.data_ptr() if grad_root is not None else 0)
+            _address(grad_root), _address(root), _address(grad_leaves))
         del keep
-        return result, grad_ws
+        return root, grad_leaves, grad_ws
 
     # -- over a whole-batch buffer, with torch steps between ------------------------------------
     def backward(self, buf: torch.Tensor, grad: torch.Tensor,
@@ -97,7 +98,7 @@ class FlowProgram:
         each block's log-weight gradient (None without weights), by block position."""
         grad_ws: list[torch.Tensor | None] = [None] * len(log_ws)
         batch = buf.shape[1]
-        for native, steps in reversed(self.segments):
+        for native, steps in reversed(self.segments):  # native weight gradients: float64
             if native:
                 self._native(steps, buf, grad, log_ws, grad_ws, batch)
                 continue
@@ -121,7 +122,8 @@ class FlowProgram:
     def _records(steps: list[Any], log_ws: list[torch.Tensor | None],
                  grad_ws: list[torch.Tensor | None] | None) -> tuple[Any, list[torch.Tensor]]:
         """The steps as `Step` records (and the tensors they point into, to keep alive);
-        with `grad_ws`, each sum's weight gradient is made there (zeros, added to by C)."""
+        with `grad_ws`, each sum's weight gradient is added (in float64, by C) to the tensor
+        at its position there, made as zeros where there is none."""
         records, keep = [], []
         for step in steps:
             op, index = step.op, step.index
@@ -135,7 +137,12 @@ class FlowProgram:
                     index.shape[2]
                 record.values = log_w.data_ptr()
                 if grad_ws is not None:
-                    grad_ws[step.position] = out = torch.zeros_like(log_w)
+                    out = grad_ws[step.position]
+                    if out is None:
+                        out = torch.zeros(log_w.shape, dtype=torch.float64)
+                        grad_ws[step.position] = out
+                    assert out.dtype == torch.float64 and out.is_contiguous() and \
+                        out.shape == log_w.shape
                     record.grads = out.data_ptr()
             else:
                 record.kind, record.parts = KINDS["PRODUCT"], index.shape[1]
@@ -145,13 +152,27 @@ class FlowProgram:
         return (Step * len(records))(*records), keep
 
 
+def _address(tensor: torch.Tensor | None) -> int:
+    return 0 if tensor is None else tensor.data_ptr()
+
+
+def _as(tensor: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    return None if tensor is None else tensor.to(dtype)
+
+
 class NativeEvaluate(torch.autograd.Function):
     """(program, flows, tiled, values, leaves, leaf gradients, *log-weights, *leaf parameters)
     -> root values, as `blocks.Evaluate` but on the native engine. `values`: with `tiled`
     (possible where `flows.tiled`) the leaf rows (leaves, batch), run a tile at a time; else
     the (columns, batch) buffer whose constant and leaf rows hold their values, filled by the
     forward (a caller may keep it). `leaves`, when not None, is the tensor of leaf rows whose
-    gradient the backward gives (EM's tap)."""
+    gradient the backward gives (EM's tap).
+
+    Tiled, the forward also makes the flows of a root gradient of ones, in the same tile loop
+    (the values are then computed once, not again in the backward): flows are linear in the
+    root's gradient, so a backward whose gradient is the same for every row (EM's sum of
+    log-likelihoods, a loss that is their mean) scales them; any other gradient runs the
+    backward again."""
 
     @staticmethod
     def forward(ctx, program: Program, flows: FlowProgram, tiled: bool,  # type: ignore[override]
@@ -160,10 +181,13 @@ class NativeEvaluate(torch.autograd.Function):
         log_ws = program.expand(tuple(t.detach() for t in tensors[:len(program.weighted)]))
         ctx.program, ctx.flows, ctx.tiled, ctx.values, ctx.source, ctx.log_ws = \
             program, flows, tiled, values, source, log_ws
-        if tiled:
-            return flows.run_tiles(values, log_ws)[0]
-        flows.fused.run(program, log_ws, values)
         start, stop = program.root
+        if tiled:
+            ones = values.new_ones((values.shape[1], stop - start))
+            root, grad_leaves, grad_ws = flows.run_tiles(values, log_ws, ones)
+            ctx.unit_flows = (grad_leaves, grad_ws)
+            return root
+        flows.fused.run(program, log_ws, values)
         return values[start:stop].t().clone()
 
     @staticmethod
@@ -175,7 +199,15 @@ class NativeEvaluate(torch.autograd.Function):
                                "is not supported")
         ctx.values = ctx.source = None
         if ctx.tiled:
-            grad_leaves, grad_ws = flows.run_tiles(values, ctx.log_ws, grad)
+            scale = grad.reshape(-1)[0] if grad.numel() else grad.new_zeros(())
+            if bool((grad == scale).all()):  # flows of a uniform gradient: the unit flows scaled
+                grad_leaves, grad_ws = ctx.unit_flows
+                if bool(scale != 1):
+                    grad_leaves = grad_leaves * scale
+                    grad_ws = [None if g is None else g * scale for g in grad_ws]
+            else:
+                _, grad_leaves, grad_ws = flows.run_tiles(values, ctx.log_ws, grad, False)
+            ctx.unit_flows = None
         else:
             flow = torch.zeros_like(values)
             start, stop = program.root
@@ -185,5 +217,6 @@ class NativeEvaluate(torch.autograd.Function):
             grad_leaves = flow[first:first + program.num_leaves]
         del values
         grad_params = source.backward(grad_leaves) if source is not None else []
+        dtype = grad.dtype
         return (None, None, None, None, grad_leaves if ctx.needs_input_grad[4] else None, None,
-                *[grad_ws[i] for i in program.weighted], *grad_params)
+                *[_as(grad_ws[i], dtype) for i in program.weighted], *grad_params)

@@ -25,7 +25,7 @@ enum StepKind { SUM = 0, PRODUCT = 1, GAUSSIAN = 2, UNIT_BINS = 3, SEARCH_BINS =
 /* One step of a program over a (columns, batch or tile) buffer. Every kind: `rows` outputs
  * from column `start`. SUM: `index` (rows, fan_in, parts) columns whose parts add up to each
  * input, `values` the log-weights (rows, fan_in), `grads` (backward only) their gradient,
- * summed over the batch. PRODUCT: `index` (rows, parts), written to `columns` (or NULL:
+ * summed over the batch in double and added there. PRODUCT: `index` (rows, parts), written to `columns` (or NULL:
  * start + r); a part -1 - j reads leaf j of `leaves` ((step, row) pairs) in place. GAUSSIAN:
  * `var`, `a` mean, `b` 1 / std, `c` offset. UNIT_BINS: `values` log densities (rows, width),
  * `width`, `bins`, `a` first break. SEARCH_BINS: the same with `a` the breaks (rows,
@@ -47,7 +47,7 @@ typedef struct {
     const double *b;
     const double *c;
     const int64_t *leaves;
-    void *grads;
+    double *grads;
 } Step;
 
 #define PCC_EXPORT(type, name, parameters) type SUFFIX(name) parameters;
@@ -65,7 +65,7 @@ PCC_EXPORT(void, add_rows, (T *buf, int64_t batch, const int64_t *index, int64_t
  * the row's gradient added to its parts' gradients and (summed over the batch) to grad_w */
 PCC_EXPORT(void, flow_sums, (const T *buf, T *grad, int64_t batch, const int64_t *index,
                              int64_t rows, int64_t fan_in, int64_t parts, const T *log_w,
-                             int64_t start, T *grad_w))
+                             int64_t start, double *grad_w))
 /* sum_kernel.c, the backward of add_rows: each row's gradient added to its parts' */
 PCC_EXPORT(void, flow_rows, (const T *buf, T *grad, int64_t batch, const int64_t *index,
                              int64_t rows, int64_t parts, const int64_t *columns,
@@ -101,9 +101,10 @@ PCC_EXPORT(int64_t, run_program, (const Step *steps, int64_t num_steps, const do
 PCC_EXPORT(void, flow_program, (const Step *steps, int64_t num_steps, const T *buf, T *grad,
                                 int64_t batch))
 /* tile_kernel.c: a program of SUM and PRODUCT steps from its leaf rows (num_leaves, batch), a
- * tile at a time in `work` (2 x columns x tile values): forward (grad_root NULL) the root's
- * values into out_root (batch, root_units); backward the leaf rows' gradient into grad_leaves
- * and the weights' added into each SUM step's `grads` */
+ * tile at a time in `work` (2 x columns x tile values): the root's values into out_root (batch,
+ * root_units) unless it is NULL; with grad_root (batch, root_units), the backward in the same
+ * tile loop: the leaf rows' gradient into grad_leaves, the weights' added into each SUM step's
+ * `grads` */
 PCC_EXPORT(void, flow_tiles, (const Step *steps, int64_t num_steps, const T *leaves,
                               int64_t num_leaves, int64_t batch, int64_t columns, int64_t tile,
                               void *work, int64_t root_start, int64_t root_units,

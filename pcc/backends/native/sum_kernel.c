@@ -276,7 +276,8 @@ void ADD_ROWS(T *buf, int64_t batch, const int64_t *idx, int64_t rows,
  * grad_w[r, f]. A row of value log 0 passes nothing down (0 * inf would be NaN); inputs of
  * weight 0 get nothing. The shares read the forward's values, never recompute the row. */
 void SUFFIX(flow_sums)(const T *buf, T *grad, int64_t batch, const int64_t *idx, int64_t rows,
-                       int64_t fan_in, int64_t parts, const T *logw, int64_t start, T *grad_w) {
+                       int64_t fan_in, int64_t parts, const T *logw, int64_t start,
+                       double *grad_w) {
     for (int64_t r = 0; r < rows; r++) {
         const T *o = buf + (start + r) * batch, *g = grad + (start + r) * batch;
         const int64_t *ir = idx + r * fan_in * parts;
@@ -309,7 +310,7 @@ void SUFFIX(flow_sums)(const T *buf, T *grad, int64_t batch, const int64_t *idx,
                     }
                 }
             }
-            grad_w[r * fan_in + f] += (T)total;
+            grad_w[r * fan_in + f] += total;
         }
     }
 }

@@ -251,20 +251,20 @@ void SUFFIX(flow_program)(const Step *steps, int64_t num_steps, const T *buf, T 
         const Step *s = steps + i;
         if (s->kind == SUM)
             SUFFIX(flow_sums)(buf, grad, batch, s->index, s->rows, s->fan_in, s->parts,
-                              (const T *)s->values, s->start, (T *)s->grads);
+                              (const T *)s->values, s->start, s->grads);
         else if (s->kind == PRODUCT)
             SUFFIX(flow_rows)(buf, grad, batch, s->index, s->rows, s->parts, s->columns,
                               s->start);
     }
 }
 
-/* The forward (grad_root NULL) or backward pass of a program of SUM and PRODUCT steps, a tile
- * of examples at a time, from the leaf rows (num_leaves, batch): each tile's (columns, tile)
- * values are computed in `work` (so the buffer stays in cache and no pass keeps one for the
- * whole batch), then, backward, its flows in the second half of `work`. Forward writes the
- * root's values to out_root (batch, root_units); backward reads the root's gradient from
- * grad_root (batch, root_units), writes the leaf rows' gradient to grad_leaves (num_leaves,
- * batch) and adds the weights' gradients into each SUM step's `grads`. */
+/* The forward pass of a program of SUM and PRODUCT steps, and (with grad_root) its backward, a
+ * tile of examples at a time, from the leaf rows (num_leaves, batch): each tile's (columns,
+ * tile) values are computed in `work` (so the buffer stays in cache and no pass keeps one for
+ * the whole batch), then its flows in the second half of `work`. With out_root, the root's
+ * values go there (batch, root_units); the backward reads the root's gradient from grad_root
+ * (batch, root_units), writes the leaf rows' gradient to grad_leaves (num_leaves, batch) and
+ * adds the weights' gradients into each SUM step's `grads`. */
 void SUFFIX(flow_tiles)(const Step *steps, int64_t num_steps, const T *leaves,
                         int64_t num_leaves, int64_t batch, int64_t columns, int64_t tile,
                         void *work, int64_t root_start, int64_t root_units, const T *grad_root,
@@ -287,12 +287,12 @@ void SUFFIX(flow_tiles)(const Step *steps, int64_t num_steps, const T *leaves,
             else
                 SUFFIX(add_rows)(buf, n, s->index, s->rows, s->parts, s->columns, s->start);
         }
-        if (!grad_root) {
+        if (out_root)
             for (int64_t t = 0; t < n; t++)
                 for (int64_t u = 0; u < root_units; u++)
                     out_root[(b0 + t) * root_units + u] = buf[(root_start + u) * n + t];
+        if (!grad_root)
             continue;
-        }
         memset(grad, 0, columns * n * sizeof(T));
         for (int64_t t = 0; t < n; t++)
             for (int64_t u = 0; u < root_units; u++)

@@ -75,6 +75,16 @@ class Pass:
     leaves: torch.Tensor | None = None  # (leaf units, rows) requiring grad (`tap_leaves`)
 
 
+@dataclass(frozen=True)
+class Flows:
+    """What EM's E-step takes from one pass (`CompiledCircuit.flows`): the flows of the summed
+    log-likelihood, i.e. its gradients for the log-weights and the leaf rows."""
+
+    root: torch.Tensor          # (rows,): log p(x)
+    counts: list[torch.Tensor]  # per weight table (`weight_tables`): sum_rows dLL/d(log w), f64
+    leaves: torch.Tensor        # (leaf units, rows): dLL/d(log p_unit(x)) per row
+
+
 class CompiledCircuit(nn.Module):
     """log p(x) of a circuit in one tensor op per block; see `pcc.backends.torch.compile`.
 
@@ -283,6 +293,47 @@ class CompiledCircuit(nn.Module):
         # a copy unless the buffer is kept: a reused buffer is overwritten by the next pass
         return Pass(root if keep_buffer else root.clone(), log_ws,
                     buf if keep_buffer else None)
+
+    def flows(self, x: torch.Tensor, missing: torch.Tensor,
+              counts: list[torch.Tensor] | None = None) -> Flows:
+        """EM's E-step on one batch (`x`, `missing` as `domains.prepare` gives them): log p(x)
+        and the flows of its sum over the rows. `counts` (float64, one per weight table, as a
+        previous call returned them) are added to in place. The native engine makes them in
+        one pass without autograd, tile by tile, on log-weights kept while the parameters do
+        not change (full-batch EM's chunks share them); otherwise by autograd."""
+        program = self.program
+        if program.root[1] - program.root[0] != 1:
+            raise ValueError("EM needs a root of one unit")
+        native = self._native()
+        flows = self._flow_program(native) if native is not None else None
+        if flows is not None and flows.tiled:
+            with torch.no_grad():
+                log_ws = self._log_weights(self._parameter_state())
+                rows = torch.empty((program.num_leaves, x.shape[0]), dtype=self.dtype)
+                self.leaf_rows.write(x, missing, rows, self.leaf_rows.codes(x, missing), native)
+                given: list[torch.Tensor | None] = [None] * len(program.blocks)
+                for i, c in zip(program.weighted, counts or []):
+                    given[i] = c
+                root, leaves, grad_ws = flows.run_tiles(
+                    rows, program.expand(tuple(log_ws)), rows.new_ones((x.shape[0], 1)), True,
+                    given)
+                assert root is not None and leaves is not None
+                made = [grad_ws[i] for i in program.weighted]
+                return Flows(root[:, 0], made, leaves)  # type: ignore[arg-type]
+        up = self.run(x, missing, tap_leaves=True)
+        ll, log_ws, tapped = up.root[:, 0], up.log_weights, up.leaves
+        assert tapped is not None
+        grads = list(torch.autograd.grad(ll.sum(), log_ws + [tapped], allow_unused=True))
+        leaf_grad = grads.pop()
+        made = []
+        for i, (g, w) in enumerate(zip(grads, log_ws)):
+            g = torch.zeros_like(w) if g is None else g.detach()
+            if counts is not None:
+                made.append(counts[i].add_(g))
+            else:
+                made.append(g.to(torch.float64))
+        leaves = torch.zeros_like(tapped) if leaf_grad is None else leaf_grad.detach()
+        return Flows(ll.detach(), made, leaves)
 
     def mode_values(self, params: list[LeafParams] | None = None) -> torch.Tensor:
         """(leaf units,) each input unit's log-value at its own mode, from each input block's
