@@ -186,6 +186,7 @@ class NativeEvaluate(torch.autograd.Function):
             ones = values.new_ones((values.shape[1], stop - start))
             root, grad_leaves, grad_ws = flows.run_tiles(values, log_ws, ones)
             ctx.unit_flows = (grad_leaves, grad_ws)
+            assert root is not None
             return root
         flows.fused.run(program, log_ws, values)
         return values[start:stop].t().clone()

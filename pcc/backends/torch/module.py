@@ -318,14 +318,14 @@ class CompiledCircuit(nn.Module):
                     rows, program.expand(tuple(log_ws)), rows.new_ones((x.shape[0], 1)), True,
                     given)
                 assert root is not None and leaves is not None
-                made = [grad_ws[i] for i in program.weighted]
+                made = [grad_ws[i] for i in program.weighted]  # all made: every table's step
                 return Flows(root[:, 0], made, leaves)  # type: ignore[arg-type]
         up = self.run(x, missing, tap_leaves=True)
         ll, log_ws, tapped = up.root[:, 0], up.log_weights, up.leaves
         assert tapped is not None
         grads = list(torch.autograd.grad(ll.sum(), log_ws + [tapped], allow_unused=True))
         leaf_grad = grads.pop()
-        made = []
+        made: list[torch.Tensor] = []
         for i, (g, w) in enumerate(zip(grads, log_ws)):
             g = torch.zeros_like(w) if g is None else g.detach()
             if counts is not None:
