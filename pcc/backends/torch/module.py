@@ -318,8 +318,8 @@ class CompiledCircuit(nn.Module):
                     rows, program.expand(tuple(log_ws)), rows.new_ones((x.shape[0], 1)), True,
                     given)
                 assert root is not None and leaves is not None
-                made = [grad_ws[i] for i in program.weighted]  # all made: every table's step
-                return Flows(root[:, 0], made, leaves)  # type: ignore[arg-type]
+                weight_flows = [grad_ws[i] for i in program.weighted]  # every one made
+                return Flows(root[:, 0], weight_flows, leaves)  # type: ignore[arg-type]
         up = self.run(x, missing, tap_leaves=True)
         ll, log_ws, tapped = up.root[:, 0], up.log_weights, up.leaves
         assert tapped is not None
