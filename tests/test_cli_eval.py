@@ -101,7 +101,11 @@ def test_eval_says_its_backend_and_dtype_and_checks_the_device(capsys, tmp_path:
     model = circuit_path("psdd/little_4var.psdd")
     status, out, err = run(capsys, "eval", model, "--data", data, "--dtype", "float32")
     assert status == 0, err
-    assert out.splitlines()[0] == f"{model} on {data} (torch backend, float32 on cpu)"
+    from pcc.backends.batched import Backend
+
+    engine = Backend(engine="auto").resolved_engine()  # native where a C compiler is found
+    assert out.splitlines()[0] == (f"{model} on {data} (torch backend, {engine} engine, "
+                                   "float32 on cpu)")
     status, out, _ = run(capsys, "eval", model, "--data", data, "--backend", "reference", "--json")
     result = json.loads(out)
     assert result["backend"] == "reference" and result["dtype"] == "float64"
