@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     names = [n for n in args.passes.split(",") if n.strip()]
     for name in names:  # refuse an unknown pass before reading the file
         get_pass(name)
-    target, _ = choose_format(args.output, args.to, writing=True)  # before the work
+    target, _ = choose_format(args.output, args.to, writing=True, flag="--to")  # before the work
     circuit = read_circuit(args)
     result, reports = apply_passes(circuit, names)
     kept = kept_variables(circuit.num_vars, reports)

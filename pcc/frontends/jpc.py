@@ -1,4 +1,4 @@
-"""ProbabilisticCircuits.jl `.jpc` files <-> `Circuit`.
+"""ProbabilisticCircuits.jl `.jpc` files -> `Circuit` (the writer: `pcc.frontends.jpc_writer`).
 
     jpc N                          ; N = number of node lines (checked)
     L id vtree lit                 ; indicator [x_{|lit|-1} == (lit > 0)]
@@ -23,24 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from pcc.frontends._text import (MAX_VALUES, MAX_VARIABLES, Line, Records, binary_or_categorical,
-                                lines_of, not_representable)
-from pcc.ir import REAL, Circuit, Domain, FormatError, Input, Product, Sum
-
-HEADER = """c this file was saved by pcc
-c ids of jpc nodes start at 0
-c jpc nodes appear bottom-up, children before parents
-c
-c file syntax:
-c jpc count-of-jpc-nodes
-c L id-of-jpc-node id-of-vtree literal
-c I id-of-jpc-node id-of-vtree variable value
-c C id-of-jpc-node id-of-vtree variable {log-probability}+
-c B id-of-jpc-node id-of-vtree variable trials log-probability
-c G id-of-jpc-node id-of-vtree variable mean std
-c P id-of-product-jpc-node id-of-vtree number-of-children {child-id}+
-c S id-of-sum-jpc-node id-of-vtree number-of-children {child-id log-probability}+
-c
-"""
+                                lines_of)
+from pcc.ir import REAL, Circuit, Domain, FormatError
 
 
 def load_jpc(path: str | Path, text: str | None = None) -> Circuit:
@@ -176,54 +160,7 @@ def _pad_categoricals(rec: Records, domains: list[Domain]) -> None:
                     params["probs"] = np.concatenate([probs, np.zeros(size - len(probs))])
 
 
-# -- writer ----------------------------------------------------------------------------------
-def format_jpc(circuit: Circuit) -> str:
-    """The `.jpc` text of a circuit of one-unit groups (dense sums, hadamard products);
-    raises FormatError for what the format cannot hold."""
-    out = [HEADER, f"jpc {len(circuit)}\n"]
-    for g in circuit.groups:
-        if g.units != 1:
-            raise FormatError(f"group #{g.id} has {g.units} units; .jpc holds one-unit nodes only "
-                              "(convert vectorized circuits with a sparse frontend first)")
-        if isinstance(g, Input):
-            out.append(_leaf_line(g, circuit.domains[g.var]) + "\n")
-        elif isinstance(g, Product):
-            out.append(f"P {g.id} 0 {len(g.children)} " + " ".join(map(str, g.children)) + "\n")
-        elif isinstance(g, Sum):
-            with np.errstate(divide="ignore"):
-                logw = np.log(g.weights[0])
-            pairs = " ".join(f"{c} {_num(w)}" for c, w in zip(g.children, logw))
-            out.append(f"S {g.id} 0 {len(g.children)} {pairs}\n")
-    return "".join(out)
+# the writer lives in jpc_writer; these names stay importable from here
+from pcc.frontends.jpc_writer import format_jpc, save_jpc  # noqa: E402
 
-
-def _leaf_line(g: Input, domain: Domain) -> str:
-    p = {k: v[0] for k, v in g.params.items()}
-    v = g.var + 1
-    if g.family == "indicator" and domain.kind == "binary":
-        return f"L {g.id} 0 {v if p['value'] == 1 else -v}"
-    if g.family == "indicator":
-        return f"I {g.id} 0 {v} {int(p['value'])}"
-    if g.family == "categorical":
-        with np.errstate(divide="ignore"):
-            return f"C {g.id} 0 {v} " + " ".join(_num(x) for x in np.log(p["probs"]))
-    if g.family == "bernoulli":
-        with np.errstate(divide="ignore"):
-            return f"C {g.id} 0 {v} {_num(np.log1p(-p['p']))} {_num(np.log(p['p']))}"
-    if g.family == "binomial":
-        with np.errstate(divide="ignore"):
-            return f"B {g.id} 0 {v} {int(p['n'])} {_num(np.log(p['p']))}"
-    if g.family == "gaussian":
-        return f"G {g.id} 0 {v} {_num(p['mean'])} {_num(p['std'])}"
-    raise FormatError(f"input #{g.id} is {g.family}; .jpc holds indicator, categorical, "
-                      "bernoulli, binomial and gaussian inputs")
-
-
-def _num(x: float) -> str:
-    return repr(float(x))
-
-
-def save_jpc(circuit: Circuit, path: str | Path) -> None:
-    """Write `circuit` as a `.jpc` file."""
-    text = not_representable(lambda: format_jpc(circuit), path, ".jpc")
-    Path(path).write_text(text)
+__all__ = ["format_jpc", "load_jpc", "save_jpc"]

@@ -1,22 +1,28 @@
-"""`Circuit` -> UCLA `.psdd` (+ `.vtree`), where the circuit has the PSDD shape.
+"""`Circuit` -> UCLA `.psdd` (+ `.vtree`), where the circuit is a PSDD.
 
-The PSDD shape: one-unit groups; inputs are indicators of binary variables (L) or Bernoullis
-(T); a sum over the two literals of one variable with weights summing to 1 is written as a T;
-every other sum is a D whose children are 2-input products (its elements); a product may also
-be the root (a D with one element of weight 1). Without a vtree the writer uses the one the
-circuit implies (`pcc.analysis.structured.implied_vtree`). Each element is written with the
-child under the left vtree child first (as its prime), since a product's order carries no
-meaning in pcc.
+Checked in this order, each refusal one line naming the property and the node (with its origin:
+for a scalarized circuit, the group and unit it came from): binary variables; one-unit groups
+(`pcc.transforms.Scalarize` makes them) whose inputs are literals (L) or Bernoullis (T);
+structured decomposability (a vtree); determinism (the sound check of
+`pcc.analysis.determinism`: a refusal names a sum and two children not proved disjoint; where
+the proof runs out of budget, a warning says so and the file is written); the PSDD shape: a sum
+over the two literals of one variable with weights summing to 1 is written as a T; every other
+sum is a D whose children are 2-input products (its elements); a product may also be the root
+(a D with one element of weight 1). Without a vtree the writer uses the one the circuit implies
+(`pcc.analysis.structured.implied_vtree`). Each element is written with the child under the left
+vtree child first (as its prime), since a product's order carries no meaning in pcc.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
 import numpy as np
 
 from pcc.frontends._text import not_representable
+from pcc.frontends._writing import label, require_one_unit
 from pcc.frontends.vtree_file import format_vtree
 from pcc.ir import BINARY, Circuit, FormatError, Input, Product, Sum, Vtree
 
@@ -57,25 +63,45 @@ def _literal_pair(circuit: Circuit, g: Sum) -> tuple[int, float] | None:
     return a.var, _log(pos)
 
 
-def format_psdd(circuit: Circuit, vtree: Vtree | None = None) -> tuple[str, Vtree]:
-    """The `.psdd` text and the vtree it refers to; FormatError when not representable."""
-    if any(d != BINARY for d in circuit.domains):
-        raise FormatError("a PSDD has binary variables only")
-    _check_shape(circuit)  # cheap checks first: finding a vtree can take a while
+def check_psdd(circuit: Circuit, vtree: Vtree | None = None) -> Vtree:
+    """The vtree (`vtree`, or the one the circuit implies) of a circuit that has what a PSDD
+    needs beyond its one-unit shape: binary variables, literal or Bernoulli inputs, structured
+    decomposability, determinism. FormatError naming the first property missing and the node.
+    Groups of any width: `pcc convert` checks the circuit it read, so the node named is the
+    user's (group and unit), then scalarizes it."""
+    bad = [v for v, d in enumerate(circuit.domains) if d != BINARY]
+    if bad:
+        raise FormatError(f"a PSDD has binary variables only; x{bad[0]} is "
+                          f"{circuit.domains[bad[0]]}")
+    _check_inputs(circuit)  # cheap checks first: finding a vtree can take a while
     if vtree is None:
         from pcc.analysis.structured import implied_vtree
 
         vtree, why = implied_vtree(circuit)
         if vtree is None:
-            raise FormatError(f"no vtree fits the circuit, so it has no PSDD form: {why}")
+            message = why.message if why is not None else "no vtree fits the circuit"
+            if why is not None and why.node >= 0:
+                message = message.replace(f"product #{why.node}", label(circuit[why.node]), 1)
+            raise FormatError(message)
+    _check_deterministic(circuit)
+    return vtree
+
+
+def format_psdd(circuit: Circuit, vtree: Vtree | None = None,
+                checked: bool = False) -> tuple[str, Vtree]:
+    """The `.psdd` text of a circuit of one-unit groups, and the vtree it refers to;
+    FormatError naming the missing property and the node (`check_psdd`, skipped when
+    `checked` says the caller ran it, then the PSDD shape)."""
+    require_one_unit(circuit, "a PSDD")
+    if not checked or vtree is None:
+        vtree = check_psdd(circuit, vtree)
+    _check_elements(circuit)
     leaf_of = {v: i for i, v in enumerate(vtree.var) if v >= 0}
     masks = circuit.scope_masks
     parents = circuit.parents
     out: list[str] = []
     count = 0
     for g in circuit.groups:
-        if g.units != 1:
-            raise FormatError(f"group #{g.id} has {g.units} units; a PSDD has one-unit nodes")
         if isinstance(g, Input):
             if g.var not in leaf_of:
                 raise FormatError(f"input #{g.id}: variable x{g.var} is not in the vtree")
@@ -84,7 +110,7 @@ def format_psdd(circuit: Circuit, vtree: Vtree | None = None) -> tuple[str, Vtre
                 value = int(g.params["value"][0])
                 out.append(f"L {g.id} {vt} {g.var + 1 if value == 1 else -(g.var + 1)}\n")
             elif g.family == "bernoulli":
-                out.append(f"T {g.id} {vt} {g.var + 1} {_num(_log(g.params['p'][0]))}\n")
+                out.append(_true_node(g.id, vt, g.var, _log(g.params["p"][0])))
             else:
                 raise FormatError(f"input #{g.id} is {g.family}; a PSDD has literals and "
                                   "Bernoullis (T nodes) only")
@@ -92,7 +118,7 @@ def format_psdd(circuit: Circuit, vtree: Vtree | None = None) -> tuple[str, Vtre
         elif isinstance(g, Product):
             if g.id != len(circuit) - 1 and not all(isinstance(circuit[p], Sum)
                                                      for p in parents[g.id]):
-                raise FormatError(f"product #{g.id} is the child of a product; PSDD products "
+                raise FormatError(f"{label(g)} is the child of a product; PSDD products "
                                   "are only the elements of decision nodes")
             if g.id == len(circuit) - 1:
                 out.append(_decision(circuit, vtree, g.id, [g.id], np.ones(1), masks))
@@ -100,59 +126,89 @@ def format_psdd(circuit: Circuit, vtree: Vtree | None = None) -> tuple[str, Vtre
         elif isinstance(g, Sum):
             pair = _literal_pair(circuit, g)
             if pair is not None:
-                out.append(f"T {g.id} {leaf_of[pair[0]]} {pair[0] + 1} {_num(pair[1])}\n")
+                out.append(_true_node(g.id, leaf_of[pair[0]], pair[0], pair[1]))
             else:
                 if g.mode != "dense":
-                    raise FormatError(f"sum #{g.id} is a mixing sum")
+                    raise FormatError(f"{label(g)} is a mixing sum")
                 out.append(_decision(circuit, vtree, g.id, list(g.children), g.weights[0], masks))
             count += 1
     return HEADER + f"psdd {count}\n" + "".join(out), vtree
 
 
-def _check_shape(circuit: Circuit) -> None:
-    """Refuse circuits that are not PSDD-shaped, before any vtree work."""
+def _check_inputs(circuit: Circuit) -> None:
+    """Inputs a PSDD has (literals and Bernoullis)."""
     for g in circuit.groups:
-        if g.units != 1:
-            raise FormatError(f"group #{g.id} has {g.units} units; a PSDD has one-unit nodes")
         if isinstance(g, Input) and g.family not in ("indicator", "bernoulli"):
-            raise FormatError(f"input #{g.id} is {g.family}; a PSDD has literals and "
+            raise FormatError(f"{label(g)} is {g.family}; a PSDD has literals and "
                               "Bernoullis (T nodes) only")
+
+
+def _check_deterministic(circuit: Circuit) -> None:
+    """FormatError naming the sum and the two children not proved disjoint. Where the proof
+    only ran out of budget (msnbc.psdd and plants.psdd do), the file is written and a warning
+    says so: the check is sound, not complete, and refusing there would refuse real PSDDs."""
+    from pcc.analysis.determinism import determinism
+
+    unproved = determinism(circuit).determinism_unproved
+    if unproved is None:
+        return
+    message = unproved.message.replace(f"sum #{unproved.node}", label(circuit[unproved.node]), 1)
+    if "not proved disjoint" in message:  # a pair named: not a budget or depth limit
+        raise FormatError(f"a PSDD is deterministic: {message}")
+    logging.getLogger("pcc").warning(f"pcc: determinism not proved ({message}); the PSDD is "
+                                     "written as the circuit is")
+
+
+def _check_elements(circuit: Circuit) -> None:
+    """Every sum that is not a literal pair is over two-input products (PSDD elements)."""
+    for g in circuit.groups:
         if isinstance(g, Sum) and _literal_pair(circuit, g) is None:
             for e in g.children:
                 p = circuit[e]
                 if not isinstance(p, Product) or len(p.children) != 2:
-                    raise FormatError(f"sum #{g.id}: child #{e} is not a 2-input product (a "
+                    raise FormatError(f"{label(g)}: child #{e} is not a 2-input product (a "
                                       "PSDD element)")
+
+
+def _true_node(id: int, vt: int, var: int, log_p: float) -> str:
+    """A T node, or the literal it is when P(x = 1) is exactly 0 or 1 (a T line holds a finite
+    log-probability below 0: UCLA's format and pcc's reader refuse -inf)."""
+    if log_p == -math.inf or log_p == 0.0:
+        return f"L {id} {vt} {var + 1 if log_p == 0.0 else -(var + 1)}\n"
+    return f"T {id} {vt} {var + 1} {_num(log_p)}\n"
 
 
 def _decision(circuit: Circuit, vtree: Vtree, gid: int, elements: list[int], weights: np.ndarray,
               masks: tuple[int, ...]) -> str:
     vt = vtree.lowest_covering(masks[gid])
     if vtree.var[vt] >= 0:
-        raise FormatError(f"sum #{gid} is over one variable; a PSDD decision node needs two "
-                          "sides")
+        raise FormatError(f"{label(circuit[gid])} is over one variable; a PSDD decision node "
+                          "needs two sides")
     left, right = vtree.masks[vtree.left[vt]], vtree.masks[vtree.right[vt]]
     parts = []
     for e, w in zip(elements, weights):
         p = circuit[e]
         if not isinstance(p, Product) or len(p.children) != 2:
-            raise FormatError(f"sum #{gid}: child #{e} is not a 2-input product (a PSDD element)")
+            raise FormatError(f"{label(circuit[gid])}: child #{e} is not a 2-input product "
+                              "(a PSDD element)")
         a, b = p.children
         if masks[a] & ~left == 0 and masks[b] & ~right == 0:
             prime, sub = a, b
         elif masks[b] & ~left == 0 and masks[a] & ~right == 0:
             prime, sub = b, a
         else:
-            raise FormatError(f"product #{e} does not split along the vtree (its children are not "
+            raise FormatError(f"{label(p)} does not split along the vtree (its children are not "
                               f"under the two sides of vtree node {vt})")
         if isinstance(circuit[prime], Product) or isinstance(circuit[sub], Product):
-            raise FormatError(f"product #{e} has a product child; PSDD elements join two nodes")
+            raise FormatError(f"{label(p)} has a product child; PSDD elements join two nodes")
         parts.append(f"{prime} {sub} {_num(_log(w))}")
     return f"D {gid} {vt} {len(parts)} " + " ".join(parts) + "\n"
 
 
-def save_psdd(circuit: Circuit, path: str | Path, vtree: Vtree | None = None) -> None:
-    """Write `circuit` to `path` and its vtree to the same name with suffix `.vtree`."""
-    text, tree = not_representable(lambda: format_psdd(circuit, vtree), path, ".psdd")
+def save_psdd(circuit: Circuit, path: str | Path, vtree: Vtree | None = None,
+              checked: bool = False) -> None:
+    """Write `circuit` to `path` and its vtree to the same name with suffix `.vtree`
+    (`checked`: `check_psdd` gave `vtree` for this circuit, or the one it was scalarized from)."""
+    text, tree = not_representable(lambda: format_psdd(circuit, vtree, checked), path, ".psdd")
     Path(path).write_text(text)
     Path(path).with_suffix(".vtree").write_text(format_vtree(tree))

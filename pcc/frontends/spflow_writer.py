@@ -1,6 +1,7 @@
 """`Circuit` -> SPFlow text (ref-graph or equation form), where SPFlow can hold the circuit.
 
-Representable: one-unit groups, dense sums, hadamard products, and inputs SPFlow has:
+Representable: one-unit groups (`pcc.transforms.Scalarize` makes them from any circuit), dense
+sums, products, and inputs SPFlow has:
 bernoulli, categorical, gaussian, poisson, histogram; an indicator becomes a one-hot
 Categorical. Both forms are trees, so a shared node is written under each parent, as SPFlow
 itself does (the ref-graph reader merges it back by name); a DAG whose tree would exceed
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pcc.frontends._text import not_representable
+from pcc.frontends._writing import require_one_unit, tree_size
 from pcc.ir import Circuit, FormatError, Input, Product, Sum
 
 MAX_TREE_NODES = 2_000_000
@@ -27,20 +29,16 @@ def _num(x: float) -> str:
 
 
 def _check(circuit: Circuit) -> None:
+    require_one_unit(circuit, "SPFlow text")
     for g in circuit.groups:
-        if g.units != 1:
-            raise FormatError(f"group #{g.id} has {g.units} units; SPFlow text holds one-unit "
-                              "nodes only")
         if isinstance(g, Sum) and g.mode != "dense" or isinstance(g, Input) and \
                 g.family not in _LEAF_NAMES:
             what = g.family if isinstance(g, Input) else g.mode
-            raise FormatError(f"group #{g.id} ({what}) has no SPFlow text form")
-    size = np.ones(len(circuit), dtype=np.float64)
-    for g in circuit.groups:
-        if g.children:
-            size[g.id] = 1 + sum(size[c] for c in g.children)
-    if size[-1] > MAX_TREE_NODES:
-        raise FormatError(f"SPFlow text is a tree: this DAG would expand to {size[-1]:.3g} nodes "
+            raise FormatError(f"group #{g.id} ({what}) has no SPFlow text form"
+                              + (f" (from {g.origin})" if g.origin else ""))
+    size = tree_size(circuit)
+    if size > MAX_TREE_NODES:
+        raise FormatError(f"SPFlow text is a tree: this DAG would expand to {size:.3g} nodes "
                           f"(limit {MAX_TREE_NODES}); use .pcc or .jpc")
 
 

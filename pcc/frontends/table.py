@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pcc.frontends._text import head_text
-from pcc.frontends.jpc import load_jpc, save_jpc
+from pcc.frontends.jpc import load_jpc
+from pcc.frontends.jpc_writer import save_jpc
 from pcc.frontends.libra_ac import load_libra_ac
 from pcc.frontends.libra_spn import load_libra_spn
 from pcc.frontends.pcjl_spn import load_pcjl_spn

@@ -22,18 +22,21 @@ class Format:
     save: Callable[..., None] | None
     # for a suffix several formats share (.spn): does this file look like this format?
     sniff: Callable[[Path], bool] | None = None
+    # the writer holds one-unit groups only (`pcc convert` scalarizes for it)
+    one_unit: bool = False
 
 
 FORMATS: dict[str, Format] = {
     f.name: f for f in (
         Format("pcc", (".pcc",), load_pcc, save_pcc),
-        Format("psdd", (".psdd", ".psdd.gz"), fe.load_psdd, fe.save_psdd),
-        Format("jpc", (".jpc", ".jpc.gz"), fe.load_jpc, fe.save_jpc),
+        Format("psdd", (".psdd", ".psdd.gz"), fe.load_psdd, fe.save_psdd, one_unit=True),
+        Format("jpc", (".jpc", ".jpc.gz"), fe.load_jpc, fe.save_jpc, one_unit=True),
         Format("libra_ac", (".ac", ".ac.gz"), fe.load_libra_ac, None),
         Format("libra_spn", (".spn",), fe.load_libra_spn, None, fe.is_libra_spn),
         Format("pcjl_spn", (".spn", ".spn.gz"), fe.load_pcjl_spn, None, fe.is_pcjl_spn),
-        Format("spflow", (".spn", ".spflow"), fe.load_spflow_text, fe.save_spflow_text),
-        Format("spflow_eq", (), fe.load_spflow_text, fe.save_spflow_equation),
+        Format("spflow", (".spn", ".spflow"), fe.load_spflow_text, fe.save_spflow_text,
+               one_unit=True),
+        Format("spflow_eq", (), fe.load_spflow_text, fe.save_spflow_equation, one_unit=True),
     )
 }
 
@@ -49,25 +52,26 @@ def detect_format(path: str | Path) -> Format:
 
 
 def choose_format(path: str | Path, format: str | None = None,
-                  writing: bool = False) -> tuple[str, str]:
+                  writing: bool = False, flag: str = "--format") -> tuple[str, str]:
     """(format name, how it was chosen) for reading (or `writing`) `path`.
 
     `format` wins when given. Else the file name decides (`.psdd`, `.jpc`, ...; `.spn` by a
     look at the file, as three formats use it), and where it cannot (`.txt`, no or an unknown
     extension) the content does (`pcc.frontends.sniff`); a file about to be written has no
-    content to read, so its name must say.
+    content to read, so its name must say. `flag`: the option that gives the format, as the
+    messages name it (`--to` for the file `pcc convert` writes).
     """
     p = Path(path)
     if format is not None:
         if format not in FORMATS:
             raise FormatError(f"unknown format {format!r}; known: {', '.join(FORMATS)}", str(path))
-        return format, "given by --format"
+        return format, f"given by {flag}"
     fmt = _by_name(p)
     if fmt is not None:
         return fmt.name, "from the file name"
     if writing:
         raise FormatError("cannot tell the format to write from the file name; use a known "
-                          f"extension or --format ({_known()})", str(path))
+                          f"extension or {flag} ({_known()})", str(path))
     if not p.exists():
         raise FormatError("no such file (and its name does not say the format: --format "
                           "gives it)", str(path))
