@@ -252,8 +252,10 @@ def check_case(seed: Seed, mutant: bytes, ops: list[str], folder: Path, limit_s:
     spent = time.process_time() - start
     assert spent <= limit_s, f"{what}: took {spent:.2f} s of CPU, limit {limit_s:.2f} s"
     if outcome == "ok" and seed.same_as is not None:
+        from pcc.ir import Circuit
         from tests.helpers import assert_same_circuit
 
+        assert isinstance(loaded, Circuit) and isinstance(seed.same_as, Circuit)
         try:
             assert_same_circuit(loaded, seed.same_as)
         except AssertionError as error:

@@ -225,3 +225,65 @@ def test_the_checking_psdd_reader_warns_as_the_fast_one(caplog: pytest.LogCaptur
     assert len(messages) == 2
     assert __import__("re").fullmatch(CUT_LINES, messages[0]), messages
     assert __import__("re").fullmatch(CUT_VARS, messages[1]), messages
+
+
+# -- Libra headers that declare huge domains ------------------------------------------------
+def _ac(sizes: str, indicated: int) -> str:
+    """A Libra AC: a sum over `indicated` indicators of variable 0 times one over variable 1."""
+    lines = [f"({sizes})"] + [f"v 0 {i}" for i in range(indicated)]
+    lines += ["+ " + " ".join(map(str, range(indicated))), "v 1 0", "v 1 1",
+              f"+ {indicated + 1} {indicated + 2}", f"* {indicated} {indicated + 3}", "EOF"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_huge_declared_domain_is_narrowed_to_the_values_used(
+        caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    """1 KB declaring 2^20 values with 100 indicators: eval took 3.5 GB (a leaf table as wide
+    as the domain per indicator); read as categorical(100), with a warning."""
+    from pcc.frontends.libra_ac import load_libra_ac
+    from pcc.ir import Domain
+
+    path = tmp_path / "huge.ac"
+    path.write_text(_ac("1048576 2", 100))
+    with caplog.at_level("WARNING", logger="pcc"):
+        circuit = load_libra_ac(path)
+    assert circuit.domains[0] == Domain("categorical", 100)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"pcc: {path}: 102 indicators over domains of up to 1048576 values would make tables "
+        "of 106954752 entries; the domains of variables 0 (1048576 -> 100) are narrowed to the "
+        "values the file uses (larger values in the data are errors)"]
+    (tmp_path / "d.data").write_text("5,1\n99,0\n")
+    status, out, _ = run(capsys, "eval", path, "--data", tmp_path / "d.data")
+    assert status == 0 and "rows with probability zero: 0" in out
+    (tmp_path / "d.data").write_text("5,1\n200,0\n")
+    status, _, err = run(capsys, "eval", path, "--data", tmp_path / "d.data")
+    assert status == 2 and "d.data:2:1: column 0 (x0) holds 200.0, outside the domain " \
+        "categorical(100)" in err
+
+
+def test_declared_domains_within_the_budget_are_kept(caplog: pytest.LogCaptureFixture) -> None:
+    """Libra declares what the data schema had: a value no indicator names is a row of
+    probability zero, as in Libra, wherever that costs little."""
+    from pcc.frontends.libra_ac import load_libra_ac
+    from pcc.ir import Domain
+
+    with caplog.at_level("WARNING", logger="pcc"):
+        circuit = load_libra_ac("small.ac", text=_ac("30570 2", 3))
+    assert circuit.domains[0] == Domain("categorical", 30570) and not caplog.records
+
+
+def test_msweb_ac_with_one_domain_changed_to_30570(caplog: pytest.LogCaptureFixture,
+                                                   tmp_path: Path) -> None:
+    """The 72 KB case of the issue (1 GB to evaluate): variable 0 uses values 0 and 1."""
+    from pcc.frontends.libra_ac import load_libra_ac
+    from tests.frontend_data import circuit_path
+
+    source = circuit_path("libra/msweb/msweb-ac.ac")  # skips where ../shared/data is absent
+    head, rest = source.read_text().split("\n", 1)
+    path = tmp_path / "msweb-ac.ac"
+    path.write_text(head.replace("(2 ", "(30570 ", 1) + "\n" + rest)
+    with caplog.at_level("WARNING", logger="pcc"):
+        circuit = load_libra_ac(path)
+    assert circuit.num_vars == 294 and circuit.domains[0].size == 2
+    assert "the domains of variables 0 (30570 -> 2) are narrowed" in caplog.records[0].getMessage()

@@ -285,6 +285,42 @@ def binary_or_categorical(size: int) -> Domain:
     return Domain("binary") if size <= 2 else Domain("categorical", size)
 
 
+# Indicator leaves times the widest domain: what the compiled circuit's leaf tables hold (one
+# row a leaf, as wide as the domain). Above this, a declared domain far wider than the values
+# the file's indicators use is read as just wide enough.
+LEAF_TABLE_BUDGET = 1 << 24
+
+
+def indicator_domains(rec: Records, sizes: Sequence[int], path: str) -> list[Domain]:
+    """The domains of variables with the declared `sizes` (a Libra header; 1 reads as 2), for
+    the indicator leaves in `rec`. Where the indicators times the widest declared domain pass
+    LEAF_TABLE_BUDGET (a 1 KB file declaring 2^20 values with 100 indicators took 3.5 GB to
+    evaluate), each variable declared wider than its largest indicated value + 1 gets that
+    width instead, and the `pcc` logger says so: a data value beyond it is then an error
+    rather than a row of probability zero. A variable no indicator mentions keeps its size."""
+    widths = [max(s, 2) for s in sizes]
+    leaves = [(p[0], p[2]["value"]) for k, p in zip(rec.kinds, rec.payloads)
+              if k == "input" and p[1] == "indicator"]
+    if len(leaves) * max(widths, default=2) <= LEAF_TABLE_BUDGET:
+        return [binary_or_categorical(w) for w in widths]
+    top: dict[int, int] = {}
+    for var, value in leaves:
+        top[var] = max(top.get(var, 0), int(value))
+    narrowed = [(v, widths[v], max(top[v] + 1, 2)) for v in sorted(top)
+                if widths[v] > max(top[v] + 1, 2)]
+    for v, _, width in narrowed:
+        widths[v] = width
+    if narrowed:
+        shown = ", ".join(f"{v} ({was} -> {now})" for v, was, now in narrowed[:8])
+        more = f" and {len(narrowed) - 8} more" if len(narrowed) > 8 else ""
+        logging.getLogger("pcc").warning(
+            f"pcc: {path}: {len(leaves)} indicators over domains of up to {max(sizes)} values "
+            f"would make tables of {len(leaves) * max(sizes)} entries; the domains of variables "
+            f"{shown}{more} are narrowed to the values the file uses (larger values in the "
+            "data are errors)")
+    return [binary_or_categorical(w) for w in widths]
+
+
 T = TypeVar("T")
 
 

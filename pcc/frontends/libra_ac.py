@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pcc.frontends._text import Line, Records, binary_or_categorical, lines_of
+from pcc.frontends._text import Line, Records, indicator_domains, lines_of
 from pcc.frontends.pcjl_spn import parse_domains
 from pcc.ir import Circuit, FormatError
 
@@ -42,7 +42,7 @@ def load_libra_ac(path: str | Path, text: str | None = None) -> Circuit:
     """The normalized circuit of a Libra `.ac` file."""
     rec = Records()
     root, sizes, _ = read_ac(path, rec, text=text)
-    return rec.build([binary_or_categorical(max(s, 2)) for s in sizes], str(path), root)
+    return rec.build(indicator_domains(rec, sizes, str(path)), str(path), root)
 
 
 def read_ac(path: str | Path, rec: Records, var_map: Sequence[int] | None = None,

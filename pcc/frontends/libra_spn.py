@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pcc.frontends._text import Line, Records, binary_or_categorical, lines_of
+from pcc.frontends._text import Line, Records, indicator_domains, lines_of
 from pcc.frontends.libra_ac import read_ac
 from pcc.ir import Circuit, FormatError
 
@@ -50,7 +50,7 @@ def load_libra_spn(path: str | Path) -> Circuit:
     built: dict[int, int] = {}
     _build(folder, nodes, rec, sizes, built)
     num_vars = max(max(sizes, default=-1), max(nodes[0].scope, default=-1)) + 1
-    domains = [binary_or_categorical(max(sizes.get(v, 2), 2)) for v in range(num_vars)]
+    domains = indicator_domains(rec, [sizes.get(v, 2) for v in range(num_vars)], str(folder))
     return rec.build(domains, str(folder), built[0])
 
 
