@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "gaussian.h"
 #include "pcc_native.h"
 
 #ifdef __AVX2__
@@ -173,28 +174,21 @@ PERMUTE_CASES(permute_row_f64, 4)
     } while (0)
 #endif
 
-/* log N(x; mean, std) = -(z^2) / 2 + offset, z = (x - mean) * inv_std,
- * offset = -log std - log(2 pi) / 2. For a float result, y = x a - mean a with a = inv_std /
- * sqrt 2 is z / sqrt 2 in two fused operations (half the double arithmetic: the Gaussian was
- * 70% of a Gaussian SPN's call); its rounding, about 1e-16 |mean| / std absolute, is far below
- * a float's. For a double result, the subtraction first, as the reference does. */
+/* one Gaussian leaf row (gaussian.h): the fast exponent for a float result, the exact one for
+ * a double result */
 static inline __attribute__((always_inline)) void GAUSSIAN_ROW(
         const double *x, const uint8_t *m, int64_t batch, double mu, double s, double c, T *o,
         const int has_m, const int add) {
     if (sizeof(T) == sizeof(float)) {
-        const double a = s * 0.70710678118654752, shift = mu * a;
+        const double a = gaussian_scale(s), shift = mu * a;
         #pragma omp simd
-        for (int64_t b = 0; b < batch; b++) {
-            const double y = x[b] * a - shift;
-            PUT(o, m, b, (T)(c - y * y), has_m, add);
-        }
+        for (int64_t b = 0; b < batch; b++)
+            PUT(o, m, b, (T)(c + gaussian_exponent(x[b], a, shift)), has_m, add);
         return;
     }
     #pragma omp simd
-    for (int64_t b = 0; b < batch; b++) {
-        const double z = (x[b] - mu) * s;
-        PUT(o, m, b, (T)(c - 0.5 * z * z), has_m, add);
-    }
+    for (int64_t b = 0; b < batch; b++)
+        PUT(o, m, b, (T)(c + gaussian_exponent_exact(x[b], mu, s)), has_m, add);
 }
 
 void GAUSSIAN(const double *xt, const uint8_t *missing, int64_t batch, const int64_t *var,

@@ -9,16 +9,15 @@ fresh 50 MiB one cost ~50 ms in page faults alone, and the time grew 30x for 10x
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import torch
 
 from pcc.backends.torch.families import Family, Gaussian, Histogram
+from pcc.backends.torch.families.gaussian import HALF_LOG_TWO_PI
 from pcc.backends.native.library import SumKernel
 
-HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 MAX_UNIT_BINS = 4096  # a histogram of integer breaks wider than this keeps the search
 
 

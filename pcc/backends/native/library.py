@@ -33,6 +33,7 @@ from pcc.layering import NEG_INF_COLUMN
 from pcc.layering import ZERO as ZERO_COLUMN
 
 HEADER = Path(__file__).with_name("pcc_native.h")
+GAUSSIAN = HEADER.with_name("gaussian.h")  # included by the C files
 SOURCES = [HEADER.with_name(name) for name in ("sum_kernel.c", "leaf_kernel.c", "tile_kernel.c")]
 FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd",
          "-shared", "-fPIC"]
@@ -238,7 +239,7 @@ def kernel() -> SumKernel | None:
     try:
         version = subprocess.run([compiler, "--version"], capture_output=True, text=True,
                                  timeout=30).stdout
-        texts = [source.read_text() for source in (HEADER, *SOURCES)]
+        texts = [source.read_text() for source in (HEADER, GAUSSIAN, *SOURCES)]
         key = hashlib.sha256("\0".join([*texts, " ".join(FLAGS), version,
                                         platform.machine(), _cpu()]).encode()).hexdigest()[:16]
         target = _cache_dir() / f"pcc_native_{key}.so"

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "gaussian.h"
 #include "pcc_native.h"
 
 /* a value inside its variable's open bounds, and whole where it must be (NaN: never);
@@ -23,25 +24,20 @@ static inline int in_domain(double x, double low, double high, int whole) {
     return (x > low) & (x < high) & (!whole | (x == floor(x)));
 }
 
-/* acc += log N(x; mean, std) - offset for one Gaussian leaf of a product, in double, by
- * y = x a - mean a with a = inv_std / sqrt 2 (two fused operations; the rounding, about 1e-16
- * |mean| / std absolute, is far below a float result's); with a mask (m), the whole log-density
- * (offset included) and 0 where missing. `first`: acc holds nothing yet. */
+/* acc += log N(x; mean, std) - offset for one Gaussian leaf of a product, in double, by the
+ * fast exponent (gaussian.h); with a mask (m), the whole log-density (offset included) and 0
+ * where missing. `first`: acc holds nothing yet. */
 static inline void gaussian_sum(const double *x, const uint8_t *m, int64_t tile, double mean,
                                 double inv_std, double offset, int first, double *acc) {
-    const double a = inv_std * 0.70710678118654752, shift = mean * a;
+    const double a = gaussian_scale(inv_std), shift = mean * a;
     if (m) {
         #pragma omp simd
-        for (int64_t t = 0; t < tile; t++) {
-            const double y = x[t] * a - shift;
-            acc[t] = (first ? 0 : acc[t]) + (m[t] ? 0 : offset - y * y);
-        }
+        for (int64_t t = 0; t < tile; t++)
+            acc[t] = (first ? 0 : acc[t]) + (m[t] ? 0 : offset + gaussian_exponent(x[t], a, shift));
     } else {
         #pragma omp simd
-        for (int64_t t = 0; t < tile; t++) {
-            const double y = x[t] * a - shift;
-            acc[t] = (first ? 0 : acc[t]) - y * y;
-        }
+        for (int64_t t = 0; t < tile; t++)
+            acc[t] = (first ? 0 : acc[t]) + gaussian_exponent(x[t], a, shift);
     }
 }
 
