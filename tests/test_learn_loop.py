@@ -134,3 +134,26 @@ def test_no_training_rows_or_a_flat_table_is_a_data_error():
         fit(_model(), np.zeros((0, 6)), None, TrainConfig(progress=False))
     with pytest.raises(DataError, match=r"a \(rows, variables\) table, got shape \(6,\)"):
         fit(_model(), np.zeros(6), None, TrainConfig(progress=False))
+
+
+@pytest.mark.parametrize("method", ["em", "adam"])
+def test_scores_after_training_are_the_trained_models(tmp_path, method):
+    """Evaluations before, during and after training see the parameters of that moment: the
+    start is scored (epoch 0) before any update, so a cache of the evaluation keyed on a
+    parameter state that restarts after a pass with autograd would score the start again."""
+    from pcc.io import load_circuit
+    from tests.test_learn_from_file import PSDD, _skewed
+
+    path = tmp_path / "x.psdd"  # sparse: the native engine's one-call pass evaluates it
+    path.write_text(PSDD)
+    data = _skewed(120)
+    model = compile(load_circuit(path), dtype=torch.float64)
+    config = TrainConfig(method=method, lr=0.2, epochs=2, batch_size=30, step_size=0.5,
+                         init="model", patience=None, progress=False)
+    history = fit(model, data[:90], data[90:], config)
+    circuit = model.to_circuit()
+    assert mean_log_likelihood(model, data[90:]) == pytest.approx(
+        log_likelihood(circuit, data[90:]).mean(), abs=1e-9)
+    assert max(history.valid) == pytest.approx(log_likelihood(circuit, data[90:]).mean(),
+                                               abs=1e-9)
+    assert history.start_valid is not None and max(history.valid) > history.start_valid

@@ -178,7 +178,8 @@ def _train(args: argparse.Namespace, device: str) -> int:
         kept = "" if not history.valid else \
             f"; kept epoch {history.best_epoch + 1} (best validation LL)"
         print(f"{what} {len(circuit)} groups, {circuit.num_units} units; "
-              f"{len(history.train)} epochs in {seconds:.1f} s{kept}; wrote {args.out}")
+              f"{len(history.train)} epochs{' (converged)' if history.converged else ''} in "
+              f"{seconds:.1f} s{kept}; wrote {args.out}")
         _write_history(history, args.out)
     for name, rows in (("train", train), ("valid", valid), ("test", test)):
         if rows is not None:

@@ -38,6 +38,10 @@ class TrainConfig:
     # data before the first update, and what fit returns when no epoch beats its validation LL
     # (fine-tuning never ends worse on validation data than it began)
     keep_start: bool = True
+    # full-batch EM stops once an update raised the mean training LL by less than this share
+    # of it (None: never): e.g. after the second epoch on a deterministic circuit, where the
+    # first already reached the maximum-likelihood estimate (pcc.learn.mle)
+    tolerance: float | None = 1e-9
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -75,6 +79,7 @@ class History:
     seconds: list[float] = field(default_factory=list)
     best_epoch: int = -1
     stopped_early: bool = False
+    converged: bool = False          # full-batch EM stopped by `TrainConfig.tolerance`
     start_train: float | None = None
     start_valid: float | None = None
     start_seconds: float = 0.0

@@ -176,6 +176,8 @@ class _Run:
             self.world.broadcast_tensors([seconds])  # rank 0's clock: one time limit for all
         self.history.seconds.append(float(seconds))
         self._validate()
+        if self._converged():
+            self.history.converged = self.history.stopped_early = True
         progress.end_epoch(self.epoch, self.history.train[-1],
                            self.history.valid[-1] if self.history.valid else None,
                            self.history.seconds[-1])
@@ -228,6 +230,15 @@ class _Run:
             self.world.all_reduce_sum([pending])
         self.ll_total += float(pending)
         self.ll_pending = 0.0
+
+    def _converged(self) -> bool:
+        """Full-batch EM whose last update raised the training LL by less than `tolerance`
+        (relative) has converged: on a deterministic circuit with complete data one update
+        reaches the maximum-likelihood estimate, and every later epoch would repeat it.
+        (`history.train[e]` is the LL of epoch e's E-step, i.e. before its update.)"""
+        train, tolerance = self.history.train, self.config.tolerance
+        return (self.em is not None and not self.online and tolerance is not None
+                and len(train) >= 2 and train[-1] - train[-2] <= tolerance * abs(train[-1]))
 
     def _validate(self) -> None:
         if self.valid is None or self.valid.total == 0:
