@@ -54,6 +54,14 @@ class FlowProgram:
             else:
                 self.segments.append((native, [step]))
         self.tiled = all(native for native, _ in self.segments)
+        # tiled: the step records made once; a call fills in its log-weights and gradients
+        self.records: Any = None
+        self.sums: list[tuple[int, int, tuple[int, ...]]] = []  # (record, position, shape)
+        if self.tiled and self.segments:
+            steps = self.segments[0][1]
+            self.records, _ = self._records(steps, [None] * len(program.blocks), None)
+            self.sums = [(r, step.position, (step.index.shape[0], step.index.shape[1]))
+                         for r, step in enumerate(steps) if isinstance(step.op, SumOp)]
 
     # -- a tile at a time, every step native ---------------------------------------------------
     def tile(self, itemsize: int, batch: int) -> int:
@@ -70,13 +78,39 @@ class FlowProgram:
         `values`) and, for the root's gradient `grad_root` (batch, root units), the leaf rows'
         gradient and each block's log-weight gradient (by position, float64), in one pass.
         `counts` (by position, float64, contiguous) are added to instead of new tensors."""
-        program, steps = self.program, self.segments[0][1] if self.segments else []
+        program = self.program
+        # a copy of the records per call: calls from two threads never share one
+        records: Any = None if self.records is None else \
+            type(self.records).from_buffer_copy(self.records)
         batch, dtype = leaves.shape[1], leaves.dtype
         start, stop = program.root
         backward = grad_root is not None
         grad_ws: list[torch.Tensor | None] = list(counts) if counts is not None else \
             [None] * len(log_ws)
-        array, keep = self._records(steps, log_ws, grad_ws if backward else None)
+        keep = []
+        # the weight gradients made here: one float64 tensor, cut into each table's
+        made = torch.zeros(sum(r * f for _, position, (r, f) in self.sums
+                               if grad_ws[position] is None) if backward else 0,
+                           dtype=torch.float64)
+        offset = 0
+        for r, position, shape in self.sums:
+            log_w = log_ws[position]
+            assert log_w is not None and log_w.shape == shape
+            if not log_w.is_contiguous() or log_w.requires_grad:
+                log_w = log_w.detach().contiguous()
+                keep.append(log_w)
+            records[r].values = log_w.data_ptr()
+            if backward:
+                out = grad_ws[position]
+                if out is None:
+                    size = shape[0] * shape[1]
+                    out = grad_ws[position] = made[offset:offset + size].view(shape)
+                    offset += size
+                assert out.dtype == torch.float64 and out.is_contiguous() and \
+                    out.shape == shape
+                records[r].grads = out.data_ptr()
+            else:
+                records[r].grads = 0
         tile = self.tile(leaves.element_size(), batch)
         work = torch.empty(2 * program.columns * tile, dtype=dtype)
         leaves = leaves.detach().contiguous()
@@ -85,7 +119,8 @@ class FlowProgram:
         if grad_root is not None:
             grad_root = grad_root.contiguous().to(dtype)
         self.kernel.functions["flow_tiles", dtype](
-            ctypes.cast(array, ctypes.c_void_p), len(steps), leaves.data_ptr(),
+            ctypes.cast(records, ctypes.c_void_p) if records is not None else 0,
+            len(records) if records is not None else 0, leaves.data_ptr(),
             leaves.shape[0], batch, program.columns, tile, work.data_ptr(), start, stop - start,
             _address(grad_root), _address(root), _address(grad_leaves))
         del keep
@@ -129,12 +164,14 @@ class FlowProgram:
             op, index = step.op, step.index
             record = Step(rows=index.shape[0], start=op.start, index=index.data_ptr())
             if isinstance(op, SumOp):
-                log_w = log_ws[step.position]
-                assert log_w is not None
-                log_w = log_w.detach().contiguous()
-                keep.append(log_w)
                 record.kind, record.fan_in, record.parts = KINDS["SUM"], index.shape[1], \
                     index.shape[2]
+                log_w = log_ws[step.position]
+                if log_w is None:  # records made ahead of any call (`run_tiles` fills it)
+                    records.append(record)
+                    continue
+                log_w = log_w.detach().contiguous()
+                keep.append(log_w)
                 record.values = log_w.data_ptr()
                 if grad_ws is not None:
                     out = grad_ws[step.position]

@@ -373,7 +373,8 @@ class CompiledCircuit(nn.Module):
         (`_parameter_state`) changed."""
         cached = self._weights
         if cached is None or cached[0] != state:
-            cached = (state, [table() for table in self.weight_tables()])
+            # contiguous: the native passes read them as (rows, fan-in) arrays
+            cached = (state, [table().contiguous() for table in self.weight_tables()])
             self._weights = cached
         return cached[1]
 
