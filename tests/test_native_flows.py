@@ -118,3 +118,28 @@ def test_the_engine_is_chosen_once_and_named():
         native.to("meta")
         with pytest.raises(EngineError, match="the native engine runs on the CPU"):
             native.engine
+
+
+def test_the_cli_names_the_engine_and_takes_one(capsys, tmp_path):
+    from pcc.cli.main import main
+    from pcc.io import save_circuit
+    from pcc.ir import BINARY, CircuitBuilder
+
+    b = CircuitBuilder([BINARY, BINARY])
+    b.sum([b.product([b.bernoulli(0, [0.3, 0.6]), b.bernoulli(1, [0.2, 0.9])])],
+          weights=[[0.5, 0.5]])
+    path, data = tmp_path / "c.pcc", tmp_path / "d.csv"
+    save_circuit(b.build(), path)
+    data.write_text("0,1\n1,1\n")
+    lls = {}
+    for engine in ("torch", *(["native"] if kernel() is not None else [])):
+        assert main(["eval", str(path), "--data", str(data), "--engine", engine]) == 0
+        out = capsys.readouterr().out
+        assert f"(torch backend, {engine} engine, float64 on cpu)" in out
+        lls[engine] = [line for line in out.splitlines() if "mean log-likelihood" in line]
+    assert len({tuple(v) for v in lls.values()}) == 1
+    assert main(["info", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("engine: ")
+    with pytest.raises(SystemExit):
+        main(["eval", str(path), "--data", str(data), "--engine", "fast"])
+    assert "invalid choice: 'fast'" in capsys.readouterr().err

@@ -45,4 +45,15 @@ def run(args: argparse.Namespace) -> int:
     print(format_report(report, list_violations=False))
     if report.violations:
         print(f"violations: {len(report.violations)} (run `pcc check` to list them)")
+    print(engine_line())
     return 0
+
+
+def engine_line() -> str:
+    """Which engine `pcc eval` / `pcc train` run on the CPU by default, and why."""
+    from pcc.backends.native.library import kernel
+
+    if kernel() is not None:
+        return ("engine: native on the CPU (runtime-built C: forward, backward by flows, EM); "
+                "--engine torch runs torch ops")
+    return "engine: torch (no C compiler found for the native engine: install cc)"

@@ -93,6 +93,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--device", default="cpu",
                         help="torch device: cpu (default), cuda or cuda:N")
+    from pcc.cli.common import add_engine_argument
+
+    add_engine_argument(parser)
     parser.add_argument("--checkpoint", help="checkpoint file (resumed from when it exists)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also checkpoint every N mini-batches (needs --checkpoint)")
@@ -153,7 +156,7 @@ def _train(args: argparse.Namespace, device: str) -> int:
             print(report.text())
     started = time.perf_counter()
     model = compile(circuit, dtype=getattr(torch, args.dtype),
-                    device=world.device if args.distributed else device)
+                    device=world.device if args.distributed else device, engine=args.engine)
     defaults = INIT_DEFAULTS if args.init else NEW_DEFAULTS
     prior = defaults["prior"] if args.prior is None else args.prior
     if args.method == "mle":
@@ -179,7 +182,7 @@ def _train(args: argparse.Namespace, device: str) -> int:
             f"; kept epoch {history.best_epoch + 1} (best validation LL)"
         print(f"{what} {len(circuit)} groups, {circuit.num_units} units; "
               f"{len(history.train)} epochs{' (converged)' if history.converged else ''} in "
-              f"{seconds:.1f} s{kept}; wrote {args.out}")
+              f"{seconds:.1f} s on the {model.engine} engine{kept}; wrote {args.out}")
         _write_history(history, args.out)
     for name, rows in (("train", train), ("valid", valid), ("test", test)):
         if rows is not None:

@@ -62,4 +62,7 @@ def compile(circuit: Circuit | LayeredCircuit, dtype: torch.dtype = torch.float3
     if plan is None:
         plan = layer(source, padding=padding)  # type: ignore[arg-type]
     model = CompiledCircuit(plan, dtype=dtype, buffer_bytes=buffer_bytes, engine=engine)
-    return model.to(device) if device is not None else model
+    if device is not None:
+        model = model.to(device)
+        model.engine  # native off the CPU: the EngineError now, not at the first pass
+    return model

@@ -30,6 +30,7 @@ from pcc.backends.native.library import SumKernel, kernel
 from pcc.backends.torch.params import LogTable
 from pcc.backends.native.tiled import TiledPass
 from pcc.ir import Circuit, Input, Sum
+from pcc.ir.errors import PccError
 from pcc.layering import LayeredCircuit
 
 DEFAULT_BUFFER_BYTES = 1 << 30
@@ -40,7 +41,7 @@ Engine = Literal["auto", "native", "torch"]
 ENGINES = ("auto", "native", "torch")
 
 
-class EngineError(RuntimeError):
+class EngineError(PccError, RuntimeError):
     """The engine asked for cannot run here (no C compiler for native, a model off the CPU)."""
 
 
