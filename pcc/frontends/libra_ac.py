@@ -134,9 +134,14 @@ def _sum(line: Line, rec: Records, children: list[int], node: list[int],
     live = [c for c in children if log_z[c] > -math.inf]    # zero children drop out
     if not live:
         return _CONST, -math.inf
-    zs = np.array([log_z[c] for c in live])
-    peak = zs.max()
-    z = float(peak + np.log(np.sum(np.exp(zs - peak))))
+    if len(live) <= 8:  # plain floats: numpy's call overhead on a few values was most of a
+        zs = [log_z[c] for c in live]        # deep chain's read time
+        peak = max(zs)
+        z = peak + math.log(sum(math.exp(x - peak) for x in zs))
+    else:
+        za = np.array([log_z[c] for c in live])
+        peak = za.max()
+        z = float(peak + np.log(np.sum(np.exp(za - peak))))
     consts = [c for c in live if node[c] == _CONST]
     if len(consts) == len(live):
         return _CONST, z
@@ -146,4 +151,5 @@ def _sum(line: Line, rec: Records, children: list[int], node: list[int],
                          1 + children.index(consts[0]))
     if len(live) == 1:
         return node[live[0]], z
-    return rec.add("sum", [node[c] for c in live], np.exp(zs - z), line.origin), z
+    weights = np.exp(np.array([log_z[c] for c in live]) - z)
+    return rec.add("sum", [node[c] for c in live], weights, line.origin), z
