@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from pcc.backends.reference import log_likelihood
 from pcc.backends.reference.queries import mpe as reference_mpe
+from pcc.backends.native.library import kernel
 from pcc.backends.torch import compile
 from pcc.ir import BINARY, REAL, CircuitBuilder, DataError, InvalidCircuitError, categorical
 from pcc.layering import NEG_INF_COLUMN
@@ -174,23 +175,25 @@ def _paths(model, x):
             "tapped": tapped.root.detach()}
 
 
+@pytest.mark.parametrize("engine", ["torch", "native"] if kernel() is not None else ["torch"])
 @settings(max_examples=25)
 @given(st.data())
-def test_every_path_of_the_forward_entry_gives_the_reference(data):
+def test_every_path_of_the_forward_entry_gives_the_reference(engine, data):
     circuit = data.draw(st.one_of(circuits(max_units=3), kron_circuits()))
     x = data.draw(data_for(circuit, max_rows=5))
     want = log_likelihood(circuit, x)
-    for name, got in _paths(compile(circuit, dtype=torch.float64), x).items():
+    for name, got in _paths(compile(circuit, dtype=torch.float64, engine=engine), x).items():
         assert_logs_close(got[:, 0], want, 1e-9), name
 
 
+@pytest.mark.parametrize("engine", ["torch", "native"] if kernel() is not None else ["torch"])
 @settings(max_examples=25)
 @given(st.data())
-def test_the_max_product_pass_gives_the_reference_mpe_values(data):
+def test_the_max_product_pass_gives_the_reference_mpe_values(engine, data):
     circuit = data.draw(st.one_of(circuits(max_units=3), kron_circuits()))
     x = data.draw(data_for(circuit, max_rows=5))
     _, want = reference_mpe(circuit, x)
-    model = compile(circuit, dtype=torch.float64)
+    model = compile(circuit, dtype=torch.float64, engine=engine)
     xs, missing = model.domains.prepare(x, None, model.device)
     up = model.run(xs, missing, semiring="max-product", keep_buffer=True)
     assert not up.root.requires_grad

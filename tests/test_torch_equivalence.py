@@ -12,17 +12,18 @@ from pcc.ir import Circuit
 from pcc.ir.builder import _reachable
 from pcc.layering import layer
 from tests.strategies import circuits, data_for
-from tests.torch_helpers import DEVICES, TOLERANCE, assert_logs_close, kron_circuits
+from tests.torch_helpers import (DEVICES, ENGINE_DEVICES, TOLERANCE, assert_logs_close,
+                                 kron_circuits)
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("device, engine", ENGINE_DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @settings(max_examples=60)
 @given(st.data())
-def test_torch_equals_reference_with_missing_values(dtype, device, data):
+def test_torch_equals_reference_with_missing_values(dtype, device, engine, data):
     circuit = data.draw(circuits(max_units=4))
     x = data.draw(data_for(circuit, max_rows=8))
-    model = compile(circuit, dtype=dtype, device=device)
+    model = compile(circuit, dtype=dtype, device=device, engine=engine)
     assert_logs_close(model(x), log_likelihood(circuit, x), TOLERANCE[dtype])
 
 

@@ -28,7 +28,7 @@ from tests.strategies import (
     data_for,
     deterministic_circuits,
 )
-from tests.torch_helpers import kron_circuits
+from tests.torch_helpers import ENGINE_DEVICES, kron_circuits
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -36,7 +36,7 @@ SETTINGS = settings(max_examples=25, deadline=None)
 def assert_same_mpe(circuit, rows, result, rtol):
     """Observed entries kept; the max-product values equal the reference's; the states equal
     the reference's in probability, or (a tie broken the other way) reach the same value."""
-    states = result.states.numpy()
+    states = result.states.cpu().numpy()
     values = result.values.double().numpy()
     want_states, want_values = reference_mpe(circuit, rows)
     observed = ~np.isnan(rows)
@@ -52,20 +52,23 @@ def assert_same_mpe(circuit, rows, result, rtol):
             assert tie[0] == pytest.approx(want_values[row], rel=rtol, abs=rtol)
 
 
+@pytest.mark.parametrize("device, engine", ENGINE_DEVICES)
 @SETTINGS
 @given(st.data())
-def test_mpe_equals_the_reference(data):
+def test_mpe_equals_the_reference(device, engine, data):
     circuit = data.draw(circuits())
     rows = data.draw(data_for(circuit, max_rows=5))
-    assert_same_mpe(circuit, rows, mpe(compile(circuit, dtype=torch.float64), rows), 1e-9)
+    model = compile(circuit, dtype=torch.float64, device=device, engine=engine)
+    assert_same_mpe(circuit, rows, mpe(model, rows), 1e-9)
 
 
+@pytest.mark.parametrize("device, engine", ENGINE_DEVICES)
 @settings(max_examples=15, deadline=None)
 @given(st.data())
-def test_mpe_through_fused_kronecker_einsums_equals_the_reference(data):
+def test_mpe_through_fused_kronecker_einsums_equals_the_reference(device, engine, data):
     circuit = data.draw(kron_circuits())
     rows = data.draw(data_for(circuit, max_rows=5))
-    model = compile(circuit, dtype=torch.float64)
+    model = compile(circuit, dtype=torch.float64, device=device, engine=engine)
     assert any(b.op == "kron" for b in model.plan.blocks)
     assert_same_mpe(circuit, rows, mpe(model, rows), 1e-9)
 

@@ -153,3 +153,19 @@ class FusedPass:
                                  buf[op.start:op.stop])
             else:
                 self.kernel.products(buf, step.index, step.columns, op.start)
+
+
+def max_product(program: Program, log_ws: list[torch.Tensor | None], buf: torch.Tensor,
+                kernel: SumKernel) -> None:
+    """The max-product pass of the native engine over every block, every column written (the
+    backtrack of MPE reads them all): sums and products by the kernel, other blocks (einsums)
+    by their torch op. The buffer's constant and leaf rows hold their values already."""
+    for op, log_w in zip(program.blocks, log_ws):
+        out = buf[op.start:op.stop]
+        if isinstance(op, SumOp):
+            assert log_w is not None
+            kernel.maxes(buf, op.index.unsqueeze(2), log_w.contiguous(), out)
+        elif isinstance(op, ProductOp):
+            kernel.products(buf, op.index, None, op.start)
+        else:
+            op.max_product(buf, out, program.scratch, log_w)

@@ -124,9 +124,18 @@ class SumKernel:
              out: torch.Tensor) -> None:
         """out[r] = log sum_f exp(log_w[r, f] + sum_p buf[index[r, f, p]]) for rows of the
         (columns, batch) `buf`; `out` rows of it, `index` int64, all contiguous."""
+        self._rows("sum_of_products", buf, index, log_w, out)
+
+    def maxes(self, buf: torch.Tensor, index: torch.Tensor, log_w: torch.Tensor,
+              out: torch.Tensor) -> None:
+        """`sums` in the max-product semiring: out[r] = max_f (log_w[r, f] + its parts)."""
+        self._rows("max_of_products", buf, index, log_w, out)
+
+    def _rows(self, name: str, buf: torch.Tensor, index: torch.Tensor, log_w: torch.Tensor,
+              out: torch.Tensor) -> None:
         rows, fan_in, parts = index.shape
         batch, item = buf.shape[1], buf.element_size()
-        function = self.functions["sum_of_products", buf.dtype]
+        function = self.functions[name, buf.dtype]
 
         def part(start: int, stop: int) -> None:
             function(buf.data_ptr(), batch, index.data_ptr() + start * fan_in * parts * 8,

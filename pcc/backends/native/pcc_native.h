@@ -58,6 +58,10 @@ typedef struct {
 PCC_EXPORT(void, sum_of_products, (const T *buf, int64_t batch, const int64_t *index,
                                    int64_t rows, int64_t fan_in, int64_t parts,
                                    const T *log_w, T *out))
+/* sum_kernel.c, max-product: out[r] = max_f (log_w[r, f] + sum_p buf[index[r, f, p]]) */
+PCC_EXPORT(void, max_of_products, (const T *buf, int64_t batch, const int64_t *index,
+                                   int64_t rows, int64_t fan_in, int64_t parts,
+                                   const T *log_w, T *out))
 /* sum_kernel.c: buf[columns[r] or start + r] = sum_p buf[index[r, p]] */
 PCC_EXPORT(void, add_rows, (T *buf, int64_t batch, const int64_t *index, int64_t rows,
                             int64_t parts, const int64_t *columns, int64_t start))

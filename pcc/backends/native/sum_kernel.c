@@ -333,4 +333,27 @@ void SUFFIX(flow_rows)(const T *buf, T *grad, int64_t batch, const int64_t *idx,
     }
 }
 
+/* The max-product semiring's NAME: out[r] = max_f (log_w[r, f] + sum_p buf[index[r, f, p]]),
+ * inputs of weight 0 skipped (a row with none is log 0). */
+void SUFFIX(max_of_products)(const T *buf, int64_t batch, const int64_t *idx, int64_t rows,
+                             int64_t fan_in, int64_t parts, const T *logw, T *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        T *o = out + r * batch;
+        #pragma omp simd
+        for (int64_t b = 0; b < batch; b++) o[b] = -INFINITY;
+        for (int64_t f = 0; f < fan_in; f++) {
+            const T lw = logw[r * fan_in + f];
+            if (lw == -INFINITY)
+                continue;
+            for (int64_t b0 = 0; b0 < batch; b0 += TILE) {
+                const int64_t n = batch - b0 < TILE ? batch - b0 : TILE;
+                T v[TILE];
+                INPUT(v, buf, batch, b0, n, idx + (r * fan_in + f) * parts, parts, lw);
+                #pragma omp simd
+                for (int64_t t = 0; t < n; t++) o[b0 + t] = MAX(o[b0 + t], v[t]);
+            }
+        }
+    }
+}
+
 #endif

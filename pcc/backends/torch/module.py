@@ -23,7 +23,7 @@ from pcc.data.tensors import DomainTable, OutsideDomain, variable_mask
 from pcc.backends.torch.einsum import KronOp
 from pcc.backends.torch.families import Family, make_family
 from pcc.backends.native.flows import FlowProgram, NativeEvaluate
-from pcc.backends.native.fused import FusedPass
+from pcc.backends.native.fused import FusedPass, max_product
 from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.modes import LeafParams, leaf_params
 from pcc.backends.native.library import SumKernel, kernel
@@ -284,7 +284,10 @@ class CompiledCircuit(nn.Module):
                 at_mode = self.mode_values() if at_mode is None else at_mode
                 taken = missing.t().contiguous().index_select(0, self.leaf_rows.variables())
                 torch.where(taken, at_mode.to(rows.dtype)[:, None], rows, out=rows)
-                run_blocks(program, buf, full, semiring)
+                if native is not None:
+                    max_product(program, full, buf, native)
+                else:
+                    run_blocks(program, buf, full, semiring)
             elif fused is None:
                 run_blocks(program, buf, full)
             else:
