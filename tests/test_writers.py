@@ -189,15 +189,37 @@ def test_psdd_of_a_deterministic_circuit_of_wide_groups(capsys: pytest.CaptureFi
     _same(log_likelihood(again, x), log_likelihood(circuit, x))
 
 
-def test_psdd_of_a_vectorized_psdd(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    original = load_circuit(circuit_path("psdd/little_4var.psdd"))
+@pytest.mark.parametrize("name", ["little_4var", "nltcs.clt", "nltcs.10split", "kdd-6k"])
+def test_psdd_of_a_vectorized_psdd(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                   name: str) -> None:
+    """vectorize merges a PSDD's decision nodes into mostly-zero sums and adds one-hot gathers;
+    converted back, zero elements are dropped and gathers written as their child: the PSDD
+    comes back node for node."""
+    original = load_circuit(circuit_path(f"psdd/{name}.psdd"))
     wide, _ = Vectorize()(original)
     save_circuit(wide, tmp_path / "wide.pcc")
     status, _, err = _convert(capsys, tmp_path / "wide.pcc", tmp_path / "back.psdd")
     assert status == 0 and err == "", err
-    again = load_circuit(tmp_path / "back.psdd")
+    again = load_circuit(tmp_path / "back.psdd", vtree=tmp_path / "back.vtree")
+    assert len(again) == len(original)
     x = _rows(original)
     _same(log_likelihood(again, x), log_likelihood(original, x))
+
+
+def test_psdd_certain_bernoullis_are_literals(tmp_path: Path) -> None:
+    """A T line holds a finite log-probability: P(x = 1) of 0 or 1 is written as a literal."""
+    b = CircuitBuilder([BINARY, BINARY])
+    kids = [b.product([b.bernoulli(0, p=p0), b.bernoulli(1, p=p1)])
+            for p0, p1 in [(1.0, 0.3), (0.0, 0.0)]]
+    b.sum(kids, [[0.4, 0.6]])
+    circuit = b.build()
+    save_circuit(circuit, tmp_path / "c.psdd")
+    lines = [line for line in (tmp_path / "c.psdd").read_text().splitlines()
+             if line[:1] in "LTD"]
+    assert lines[:4] == ["L 0 1 1", "T 1 0 2 -1.2039728043259361", "L 3 1 -1", "L 4 0 -2"]
+    again = load_circuit(tmp_path / "c.psdd")
+    x = np.array([[1, 0], [0, 0], [1, 1], [np.nan, 0], [np.nan, np.nan]])
+    _same(log_likelihood(again, x), log_likelihood(circuit, x))
 
 
 PSDD_REFUSALS = [

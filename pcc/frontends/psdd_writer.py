@@ -95,34 +95,24 @@ def format_psdd(circuit: Circuit, vtree: Vtree | None = None,
     require_one_unit(circuit, "a PSDD")
     if not checked or vtree is None:
         vtree = check_psdd(circuit, vtree)
-    _check_elements(circuit)
+    alias = _aliases(circuit)
+    written = _written(circuit, alias)
     leaf_of = {v: i for i, v in enumerate(vtree.var) if v >= 0}
     masks = circuit.scope_masks
-    parents = circuit.parents
     out: list[str] = []
-    count = 0
-    for g in circuit.groups:
+    for gid in written:
+        g = circuit[gid]
         if isinstance(g, Input):
             if g.var not in leaf_of:
-                raise FormatError(f"input #{g.id}: variable x{g.var} is not in the vtree")
+                raise FormatError(f"{label(g)}: variable x{g.var} is not in the vtree")
             vt = leaf_of[g.var]
             if g.family == "indicator":
                 value = int(g.params["value"][0])
                 out.append(f"L {g.id} {vt} {g.var + 1 if value == 1 else -(g.var + 1)}\n")
-            elif g.family == "bernoulli":
+            else:  # bernoulli: check_psdd refused every other family
                 out.append(_true_node(g.id, vt, g.var, _log(g.params["p"][0])))
-            else:
-                raise FormatError(f"input #{g.id} is {g.family}; a PSDD has literals and "
-                                  "Bernoullis (T nodes) only")
-            count += 1
-        elif isinstance(g, Product):
-            if g.id != len(circuit) - 1 and not all(isinstance(circuit[p], Sum)
-                                                     for p in parents[g.id]):
-                raise FormatError(f"{label(g)} is the child of a product; PSDD products "
-                                  "are only the elements of decision nodes")
-            if g.id == len(circuit) - 1:
-                out.append(_decision(circuit, vtree, g.id, [g.id], np.ones(1), masks))
-                count += 1
+        elif isinstance(g, Product):  # only the root: elements are written in their decision
+            out.append(_decision(circuit, vtree, g.id, [(g.id, 1.0)], masks, alias))
         elif isinstance(g, Sum):
             pair = _literal_pair(circuit, g)
             if pair is not None:
@@ -130,8 +120,8 @@ def format_psdd(circuit: Circuit, vtree: Vtree | None = None,
             else:
                 if g.mode != "dense":
                     raise FormatError(f"{label(g)} is a mixing sum")
-                out.append(_decision(circuit, vtree, g.id, list(g.children), g.weights[0], masks))
-            count += 1
+                out.append(_decision(circuit, vtree, g.id, _elements(g), masks, alias))
+    count = len(written)
     return HEADER + f"psdd {count}\n" + "".join(out), vtree
 
 
@@ -159,15 +149,58 @@ def _check_deterministic(circuit: Circuit) -> None:
                                      "written as the circuit is")
 
 
-def _check_elements(circuit: Circuit) -> None:
-    """Every sum that is not a literal pair is over two-input products (PSDD elements)."""
-    for g in circuit.groups:
-        if isinstance(g, Sum) and _literal_pair(circuit, g) is None:
-            for e in g.children:
-                p = circuit[e]
-                if not isinstance(p, Product) or len(p.children) != 2:
-                    raise FormatError(f"{label(g)}: child #{e} is not a 2-input product (a "
-                                      "PSDD element)")
+def _aliases(circuit: Circuit) -> list[int]:
+    """The node each group is written as: itself, or for a sum whose only non-zero weight is
+    1 (a one-hot gather, as vectorize makes) the node of that child, unless that is a product
+    (then the sum is a decision node of one element); aliased sums get no line."""
+    alias = list(range(len(circuit)))
+    for g in circuit.groups:  # children first: a child's alias is final
+        if isinstance(g, Sum):
+            w = g.weights[0]
+            live = np.flatnonzero(w)
+            if len(live) == 1 and w[live[0]] == 1.0:
+                kid = alias[g.children[int(live[0])]]
+                if not isinstance(circuit[kid], Product):  # else: a D of one element
+                    alias[g.id] = kid
+    return alias
+
+
+def _elements(g: Sum) -> list[tuple[int, float]]:
+    """A decision node's (element, weight) pairs: exact zeros dropped (a merged sum of a
+    vectorized PSDD holds every element of its class), all of them if every weight is 0."""
+    pairs = [(c, float(w)) for c, w in zip(g.children, g.weights[0])]
+    return [p for p in pairs if p[1] > 0] or pairs
+
+
+def _written(circuit: Circuit, alias: list[int]) -> list[int]:
+    """The ids the root reaches through what is written (aliases resolved, decision nodes'
+    non-zero elements, their two children), ascending; a PSDD shape error names the node."""
+    root = alias[len(circuit) - 1]
+    seen = {root}
+    stack = [root]
+    while stack:
+        g = circuit[stack.pop()]
+        if isinstance(g, Product):  # the root
+            elements = [(g.id, 1.0)]
+        elif isinstance(g, Sum) and _literal_pair(circuit, g) is None:
+            elements = _elements(g)
+        else:  # a literal, a Bernoulli, a T node
+            continue
+        for e, _ in elements:
+            p = circuit[alias[e]]
+            if not isinstance(p, Product) or len(p.children) != 2:
+                where = "the root" if isinstance(g, Product) else label(g)
+                raise FormatError(f"{where}: child #{e} is not a 2-input product (a PSDD "
+                                  "element)")
+            for kid in p.children:
+                k = alias[kid]
+                if isinstance(circuit[k], Product):
+                    raise FormatError(f"{label(p)} has a product child; PSDD elements join "
+                                      "two nodes")
+                if k not in seen:
+                    seen.add(k)
+                    stack.append(k)
+    return sorted(seen)
 
 
 def _true_node(id: int, vt: int, var: int, log_p: float) -> str:
@@ -178,20 +211,18 @@ def _true_node(id: int, vt: int, var: int, log_p: float) -> str:
     return f"T {id} {vt} {var + 1} {_num(log_p)}\n"
 
 
-def _decision(circuit: Circuit, vtree: Vtree, gid: int, elements: list[int], weights: np.ndarray,
-              masks: tuple[int, ...]) -> str:
+def _decision(circuit: Circuit, vtree: Vtree, gid: int, elements: list[tuple[int, float]],
+              masks: tuple[int, ...], alias: list[int]) -> str:
     vt = vtree.lowest_covering(masks[gid])
     if vtree.var[vt] >= 0:
         raise FormatError(f"{label(circuit[gid])} is over one variable; a PSDD decision node "
                           "needs two sides")
     left, right = vtree.masks[vtree.left[vt]], vtree.masks[vtree.right[vt]]
     parts = []
-    for e, w in zip(elements, weights):
-        p = circuit[e]
-        if not isinstance(p, Product) or len(p.children) != 2:
-            raise FormatError(f"{label(circuit[gid])}: child #{e} is not a 2-input product "
-                              "(a PSDD element)")
-        a, b = p.children
+    for e, w in elements:
+        p = circuit[alias[e]]
+        assert isinstance(p, Product)  # internal: `_written` checked every element
+        a, b = (alias[c] for c in p.children)
         if masks[a] & ~left == 0 and masks[b] & ~right == 0:
             prime, sub = a, b
         elif masks[b] & ~left == 0 and masks[a] & ~right == 0:
@@ -199,8 +230,6 @@ def _decision(circuit: Circuit, vtree: Vtree, gid: int, elements: list[int], wei
         else:
             raise FormatError(f"{label(p)} does not split along the vtree (its children are not "
                               f"under the two sides of vtree node {vt})")
-        if isinstance(circuit[prime], Product) or isinstance(circuit[sub], Product):
-            raise FormatError(f"{label(p)} has a product child; PSDD elements join two nodes")
         parts.append(f"{prime} {sub} {_num(_log(w))}")
     return f"D {gid} {vt} {len(parts)} " + " ".join(parts) + "\n"
 
