@@ -29,6 +29,7 @@ from pcc.layering.structure import (INPUT, SUM, Structure, find_fusions, fused_d
                                     input_group, min_weights, structure)
 
 OP_PRODUCT, OP_SUM, OP_DENSE, OP_KRON = 1, 2, 3, 4
+SINGLE_UNIT_PATH = True  # blocks of one one-unit group made directly (tests compare both ways)
 DEFAULT_PADDING = 0.25
 
 
@@ -106,6 +107,9 @@ class _Builder:
         for part in np.split(order, cuts):
             groups, code = ids[part], int(op[part[0]])
             rows = np.ones(len(groups), np.int64) if code in (OP_DENSE, OP_KRON) else s.units[groups]
+            if len(groups) == 1:  # most levels of a deep, narrow circuit: no bucketing
+                self.blocks.append(self._block(code, groups, int(fan[part[0]])))
+                continue
             bucket_budget = 0.0 if code == OP_KRON else budget
             for members, width in buckets(groups, fan[part], rows, bucket_budget):
                 self.blocks.append(self._block(code, members, width))
@@ -141,6 +145,9 @@ class _Builder:
 
     def _block(self, code: int, groups: np.ndarray, width: int) -> Block:
         depth = int(self.depth[groups[0]])
+        if SINGLE_UNIT_PATH and len(groups) == 1 and code in (OP_PRODUCT, OP_SUM) and \
+                self.s.units[groups[0]] == 1:
+            return self._single_unit(code, groups, width, depth)
         if code == OP_PRODUCT:
             index = self._product_index(groups, width)
             start, stop = self._place(groups, self.s.units[groups])
@@ -155,6 +162,22 @@ class _Builder:
         if code == OP_DENSE:
             return self._dense(groups, width, depth)
         return self._kron(groups, depth)
+
+    def _single_unit(self, code: int, groups: np.ndarray, width: int, depth: int) -> Block:
+        """The block of one group of one unit, as `_product_index` / `_sum_index` make it
+        (row 0 of every child; a dense sum reads all its children's units) with a few numpy
+        calls instead of dozens: a chain 10^5 levels deep is 10^5 such blocks."""
+        s, g = self.s, int(groups[0])
+        kids = s.child[s.ptr[g]:s.ptr[g + 1]]
+        start, stop = self._place(groups, s.units[groups])
+        if code == OP_PRODUCT:
+            return Block("product", depth, groups, start, stop, self.offsets[kids][None, :],
+                         fan_in=width, padding=0.0)
+        cols = concat_ranges(self.offsets[kids], s.units[kids]) if s.dense[g] else \
+            self.offsets[kids]
+        slots = self.weight_ptr[g] + np.arange(len(cols), dtype=np.int64)
+        return Block("sum", depth, groups, start, stop, cols[None, :],
+                     weight_slots=slots[None, :], fan_in=width, padding=0.0)
 
     # -- index arrays -------------------------------------------------------------------------
     def _children_padded(self, groups: np.ndarray, width: int, fill: int) -> np.ndarray:
