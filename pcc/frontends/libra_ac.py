@@ -20,7 +20,10 @@ to divide by. A product or sum left with one child becomes that child. A sum tha
 constants with non-constant children cannot be a PC and is reported.
 
 Libra writes domain size 1 for a variable only seen with value 0; pcc reads it as binary, so a
-1 in the data gets probability 0 (-inf), as in Libra, instead of a data error.
+1 in the data gets probability 0 (-inf), as in Libra, instead of a data error. A header that
+declares domains far wider than the file's indicators use, where that would make the compiled
+leaf tables huge (indicators x widest domain > 2^24), is read as wide as the values used, with
+a warning (`pcc.frontends._text.indicator_domains`).
 """
 
 from __future__ import annotations
