@@ -143,3 +143,31 @@ def test_the_cli_names_the_engine_and_takes_one(capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["eval", str(path), "--data", str(data), "--engine", "fast"])
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ["torch", "native"] if kernel() is not None else ["torch"])
+def test_two_threads_may_call_one_model(engine):
+    """No state shared between calls: each thread's results equal the one-thread ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pcc.regions import build_circuit, random_binary_trees
+
+    rng = np.random.default_rng(0)
+    sparse = build_circuit(random_binary_trees(12, depth=3, repetitions=6, seed=0), units=1)
+    dense = build_circuit(random_binary_trees(6, depth=2, repetitions=2, seed=0), units=3)
+    for circuit in (sparse, dense):  # every step native (tiled); einsum blocks between
+        model = compile(circuit, dtype=torch.float64, engine=engine)
+        batches = [rng.integers(0, 2, (3000 + 50 * i, len(circuit.domains))).astype(float)
+                   for i in range(6)]
+
+        def evaluate(x):  # no_grad is per thread
+            with torch.no_grad():
+                return model(x)
+
+        want = [evaluate(x) for x in batches]
+        with ThreadPoolExecutor(3) as pool:
+            got = list(pool.map(evaluate, batches * 3))
+        for g, w in zip(got, want * 3):
+            # a worker thread may split a call over other threads than this one: its tiles,
+            # and so its roundings, can differ by an ulp
+            assert torch.allclose(g, w, rtol=1e-13, atol=0)

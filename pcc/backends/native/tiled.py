@@ -21,6 +21,7 @@ dropped. Fewer columns make larger tiles, and no leaf value is written and read 
 from __future__ import annotations
 
 import ctypes
+import threading
 from typing import Any
 
 import numpy as np
@@ -122,9 +123,8 @@ class TiledPass:
                  root: tuple[int, int], num_vars: int, kernel: SumKernel):
         self.fused, self.leaf_rows, self.kernel = fused, leaf_rows, kernel
         self.num_vars = num_vars
-        self.state: int | None = None
-        self.steps: ctypes.Array[Any] | None = None  # of `Step` records
-        self.keep: list[torch.Tensor] = []        # every tensor the steps point into
+        # (parameter state, `Step` records, every tensor they point into), replaced whole
+        self.bound: tuple[int, Any, list[torch.Tensor]] | None = None
         # families evaluated beforehand, per call, by their torch module
         self.by_rows = [not tabled and not native_leaves.evaluates(family)
                         for family, tabled in zip(leaf_rows.families, leaf_rows.tabled)]
@@ -137,7 +137,7 @@ class TiledPass:
                         for step in fused.steps]
         self.rows_steps: list[tuple[int, int]] = []  # (step, family) of those
         self.uses_codes = False
-        self.work: list[torch.Tensor] = []
+        self.work = threading.local()  # each thread's work memory, kept across calls
 
     @staticmethod
     def possible(fused: FusedPass, columns: int, itemsize: int) -> bool:
@@ -151,7 +151,7 @@ class TiledPass:
     def bind(self, state: int, log_ws: list[torch.Tensor | None], dtype: torch.dtype) -> None:
         """Build the step array for the current parameters (`state` names them: nothing is
         rebuilt while it is unchanged); `log_ws` as `Program.expand` gives them."""
-        if state == self.state:
+        if self.bound is not None and self.bound[0] == state:
             return
         keep: list[torch.Tensor] = []
 
@@ -213,8 +213,7 @@ class TiledPass:
                 if bool((index < 0).any()):
                     step.leaves = ptr(self.layout.leaves)
             steps.append(step)
-        self.steps = (Step * len(steps))(*steps)
-        self.keep, self.state = keep, state
+        self.bound = (state, (Step * len(steps))(*steps), keep)
 
     def bytes_per_row(self, itemsize: int) -> int:
         """Memory one example needs in a call (outside the fixed tile buffers): its data and
@@ -234,8 +233,9 @@ class TiledPass:
         `domains.prepare` gives them (CPU). With `domains` the kernel checks every value that
         is not missing against its variable's domain as it reads it (so `prepare` need not),
         and a value outside raises `OutsideDomain` (`domains.explain` names it)."""
-        steps = self.steps
-        assert steps is not None, "bind first"
+        assert self.bound is not None, "bind first"
+        # a copy of the records: the rows of families evaluated beforehand are this call's
+        steps = type(self.bound[1]).from_buffer_copy(self.bound[1])
         batch = x.shape[0]
         start, stop = self.root
         out = torch.empty((batch, stop - start), dtype=dtype)
@@ -257,13 +257,12 @@ class TiledPass:
         function = self.kernel.functions["run_program", dtype]
         code_k = self.leaf_rows.table_k if self.uses_codes else -1
         tiles = -(-batch // tile)
-        share = -(-tiles // min(torch.get_num_threads(), tiles))  # tiles per thread (`split`)
         bounds = [0, 0, 0] if domains is None else \
             [a.ctypes.data for a in (domains.low, domains.high, domains.whole)]
         failed: list[int] = []   # the first example outside its domains, per thread
 
         def part(first: int, last: int) -> None:
-            work = self._work(first // share, work_bytes)  # each thread its own
+            work = self._work(work_bytes)  # each thread its own
             bad = function(steps, len(steps), x.data_ptr(),
                            0 if mask is None else mask.data_ptr(), batch, self.num_vars,
                            first * tile, min(last * tile, batch), tile, self.columns, code_k,
@@ -276,10 +275,9 @@ class TiledPass:
             raise OutsideDomain(min(failed))
         return out
 
-    def _work(self, slot: int, nbytes: int) -> torch.Tensor:
-        """Work memory of one thread's share (kept across calls: fresh pages cost faults)."""
-        while len(self.work) <= slot:
-            self.work.append(torch.empty(0, dtype=torch.float64))
-        if self.work[slot].numel() * 8 < nbytes:
-            self.work[slot] = torch.empty(-(-nbytes // 8), dtype=torch.float64)
-        return self.work[slot]
+    def _work(self, nbytes: int) -> torch.Tensor:
+        """This thread's work memory (kept across calls: fresh pages cost faults)."""
+        work = getattr(self.work, "tensor", None)
+        if work is None or work.numel() * 8 < nbytes:
+            work = self.work.tensor = torch.empty(-(-nbytes // 8), dtype=torch.float64)
+        return work

@@ -13,6 +13,7 @@ per-layer copy of the buffer that a chain of in-place writes under autograd woul
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import torch
@@ -334,13 +335,21 @@ class Program:
                  num_leaves: int):
         self.blocks, self.columns, self.root = blocks, columns, root
         self.num_leaves = num_leaves
-        self.scratch = Scratch()
+        self._scratch = threading.local()
         self.weighted = [i for i, b in enumerate(blocks) if b.table is not None]
         self.work_per_row = max([b.work_per_row() for b in blocks] or [0])
         self.saved_columns = _saved_columns(blocks, columns)
         self._offset = np.full(columns, -1, dtype=np.int64)
         self._offset[self.saved_columns] = np.arange(len(self.saved_columns))
         self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    @property
+    def scratch(self) -> Scratch:
+        """This thread's reused work memory: two threads calling one model share none."""
+        scratch = getattr(self._scratch, "value", None)
+        if scratch is None:
+            scratch = self._scratch.value = Scratch()
+        return scratch
 
     def values(self, buf: torch.Tensor) -> Values:
         """The `saved_columns` of a filled (columns, batch) buffer, copied out."""
