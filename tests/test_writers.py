@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from pcc.backends.reference import log_likelihood
 from pcc.cli.main import main
 from pcc.frontends.jpc import load_jpc
+from pcc.frontends._writing import tree_size
 from pcc.frontends.jpc_writer import format_jpc
 from pcc.frontends.spflow_text import load_spflow_text
 from pcc.frontends.spflow_writer import format_equation, format_graph
@@ -330,3 +331,14 @@ def test_what_pcc_train_writes_converts(capsys: pytest.CaptureFixture[str],
             assert status == 0, err
             again = load_circuit(tmp_path / f"{name}{suffix}")
             _same(log_likelihood(again, x), log_likelihood(trained, x))
+
+
+@settings(max_examples=100, deadline=None)
+@given(circuits())
+def test_tree_size_counts_every_path(circuit: Circuit) -> None:
+    """The SPFlow tree bound, level by level with numpy, equals the count node by node."""
+    size = np.ones(len(circuit))
+    for g in circuit.groups:
+        if g.children:
+            size[g.id] = 1 + sum(size[c] for c in g.children)
+    assert tree_size(circuit) == size[-1]
