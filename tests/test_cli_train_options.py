@@ -198,7 +198,7 @@ def test_mle_fits_a_psdd_in_one_pass(psdd_files, capsys):
     assert [line[:10] for line in err.splitlines()] == ["epoch 0/1:", "epoch 1/1:"]
     top = [g for g in load_circuit(out).groups if g.kind == "input" and g.family == "bernoulli"]
     x3 = data[:200, 2]
-    assert top[0].params["p"][0] == pytest.approx((x3.sum() + 1) / (len(x3) + 2), abs=1e-12)
+    assert top[0].params["p"][0] == pytest.approx((x3.sum() + 0.5) / (len(x3) + 1), abs=1e-12)
 
 
 def test_mle_refuses_a_circuit_not_proved_deterministic(tmp_path, capsys):
@@ -215,7 +215,7 @@ def test_mle_refuses_a_circuit_not_proved_deterministic(tmp_path, capsys):
     assert "--em --batch-size 0" in err and "\n" not in err
 
 
-def test_fine_tuning_defaults_to_full_batch_em_with_pseudo_count_1(psdd_files, capsys):
+def test_fine_tuning_defaults_to_full_batch_em_with_pseudo_count_half(psdd_files, capsys):
     """On a deterministic circuit one full-batch EM epoch is the MLE: the defaults' result
     shows both choices (a mini-batch step or another pseudo-count would differ)."""
     folder, data = psdd_files
@@ -225,4 +225,11 @@ def test_fine_tuning_defaults_to_full_batch_em_with_pseudo_count_1(psdd_files, c
     assert status == 0, err
     top = [g for g in load_circuit(out).groups if g.kind == "input" and g.family == "bernoulli"]
     x3 = data[:200, 2]
-    assert top[0].params["p"][0] == pytest.approx((x3.sum() + 1) / (len(x3) + 2), abs=1e-12)
+    assert top[0].params["p"][0] == pytest.approx((x3.sum() + 0.5) / (len(x3) + 1), abs=1e-12)
+
+
+def test_the_cli_default_pseudo_count_is_the_mle_s():
+    from pcc.cli.train import INIT_DEFAULTS
+    from pcc.learn import MLE_PRIOR
+
+    assert INIT_DEFAULTS["prior"] == MLE_PRIOR == 0.5
