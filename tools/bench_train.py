@@ -3,6 +3,7 @@ forward, and one full-batch EM epoch against evaluating the same rows.
 
     OMP_NUM_THREADS=1 .venv/bin/python tools/bench_train.py [--batches 100,1000,10000]
         [--engines native,torch] [--dtypes float32,float64] [--circuits kdd-6k,nltcs,...]
+        [--device cuda]     # the torch engine on a GPU (tools/gpu_check.sh)
 
 Circuits: the shipped PSDDs (../shared/data/circuits/psdd, on their twenty-dataset training
 rows), the LearnSPN models of tools/spflow_learned (on their data), the MNIST .jpc (random
@@ -85,12 +86,19 @@ def case(name: str):  # type: ignore[no-untyped-def]
     return f"unknown case {name}"
 
 
+DEVICE = "cpu"  # --device
+
+
 def median(fn: Callable[[], object], repeats: int) -> float:
     fn()
     times = []
     for _ in range(repeats):
+        if DEVICE != "cpu":
+            torch.cuda.synchronize()
         began = time.perf_counter()
         fn()
+        if DEVICE != "cpu":
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - began)
     return statistics.median(times)
 
@@ -104,8 +112,8 @@ def measure(circuit, rows: np.ndarray, engine: str, dtype: torch.dtype,  # type:
     from pcc.backends.torch import compile
     from pcc.learn.em import EM
 
-    model = compile(circuit, dtype=dtype, engine=engine)  # type: ignore[arg-type]
-    x = torch.as_tensor(batch_of(rows, batch), dtype=dtype)
+    model = compile(circuit, dtype=dtype, engine=engine, device=DEVICE)  # type: ignore[arg-type]
+    x = torch.as_tensor(batch_of(rows, batch), dtype=dtype, device=DEVICE)
     em = EM(model, prior=1.0)
 
     def forward() -> None:
@@ -135,8 +143,9 @@ def epoch(circuit, rows: np.ndarray, engine: str, chunk: int) -> dict:  # type: 
     from pcc.backends.torch import compile
     from pcc.learn.em import EM
 
-    model = compile(circuit, dtype=torch.float32, engine=engine)  # type: ignore[arg-type]
-    x = torch.as_tensor(rows, dtype=torch.float32)
+    model = compile(circuit, dtype=torch.float32, engine=engine,  # type: ignore[arg-type]
+                    device=DEVICE)
+    x = torch.as_tensor(rows, dtype=torch.float32, device=DEVICE)
     em = EM(model, prior=1.0)
 
     def evaluate() -> None:
@@ -153,6 +162,7 @@ def epoch(circuit, rows: np.ndarray, engine: str, chunk: int) -> dict:  # type: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cuda: the torch engine on the GPU")
     parser.add_argument("--circuits", default=",".join(CASES))
     parser.add_argument("--engines", default="native,torch")
     parser.add_argument("--dtypes", default="float32,float64")
@@ -161,6 +171,10 @@ def main() -> None:
     parser.add_argument("--epoch-chunk", type=int, default=1000)
     parser.add_argument("--json", default=str(ROOT / "docs" / "results" / "bench_train_cpu.json"))
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE != "cpu":
+        args.engines = "torch"  # the native engine runs on the CPU only
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     engines, dtypes = args.engines.split(","), args.dtypes.split(",")
     batches = [int(b) for b in args.batches.split(",")]
@@ -169,7 +183,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def write() -> None:  # after every case: a run cut short keeps what it measured
-        out.write_text(json.dumps({"threads": torch.get_num_threads(),
+        out.write_text(json.dumps({"device": DEVICE, "threads": torch.get_num_threads(),
                                    "load": os.getloadavg()[0], "rows": results}, indent=1) + "\n")
 
     print("| circuit | engine | dtype | batch | forward ms | fwd+bwd / fwd | EM step / fwd |")

@@ -4,7 +4,8 @@
 # copy of ../shared/data in .gpudata/):
 #   1. the tests that take a `device` (torch == reference on hypothesis circuits with missing
 #      values, both dtypes; gradients; deep chains; -inf rows; EM; the real circuits), on CUDA;
-#   2. tools/bench_compile.py with pcc-torch on the GPU (the reference on the CPU beside it).
+#   2. tools/bench_compile.py with pcc-torch on the GPU (the reference on the CPU beside it);
+#   3. tools/bench_vectorize.py; 4. tools/bench_train.py (the torch engine on the GPU).
 # Logs and JSON go to $OUT (default out/gpu).
 set -o pipefail
 OUT=${OUT:-out/gpu}
@@ -27,3 +28,7 @@ timeout "${BENCH_SECONDS:-300}" python3 tools/bench_compile.py --device cuda \
 # 3. sparse vs vectorized (pcc transform --passes prune,vectorize) on the shipped circuits
 timeout "${VECTORIZE_SECONDS:-300}" python3 tools/bench_vectorize.py --device cuda \
   --json "$OUT/vectorize_cuda.json" 2>&1 | tee "$OUT/vectorize.log"
+# 4. training costs (forward, forward+backward, EM step as ratios to the forward; full-batch EM
+#    epochs) with the torch engine on the GPU
+timeout "${TRAIN_SECONDS:-300}" python3 tools/bench_train.py --device cuda \
+  --json "$OUT/bench_train_cuda.json" 2>&1 | tee "$OUT/train.log"
