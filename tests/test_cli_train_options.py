@@ -194,7 +194,7 @@ def test_mle_fits_a_psdd_in_one_pass(psdd_files, capsys):
                                  str(folder / "train.data"), "--valid", str(folder / "valid.data"),
                                  "--dtype", "float64", "-o", str(out)], capsys)
     assert status == 0, err
-    assert "1 epochs" in printed and "kept epoch 1 (best validation LL)" in printed
+    assert "; 1 epoch in " in printed and "kept epoch 1 (best validation LL)" in printed
     assert [line[:10] for line in err.splitlines()] == ["epoch 0/1:", "epoch 1/1:"]
     top = [g for g in load_circuit(out).groups if g.kind == "input" and g.family == "bernoulli"]
     x3 = data[:200, 2]

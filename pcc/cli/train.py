@@ -184,8 +184,9 @@ def _train(args: argparse.Namespace, device: str) -> int:
         save_circuit(model.to_circuit(), args.out)
         kept = "" if not history.valid else \
             f"; kept epoch {history.best_epoch + 1} (best validation LL)"
-        print(f"{what} {len(circuit)} groups, {circuit.num_units} units; "
-              f"{len(history.train)} epochs{' (converged)' if history.converged else ''} in "
+        epochs = len(history.train)
+        print(f"{what} {len(circuit)} groups, {circuit.num_units} units; {epochs} "
+              f"epoch{'s' if epochs != 1 else ''}{' (converged)' if history.converged else ''} in "
               f"{seconds:.1f} s on the {model.engine} engine{kept}; wrote {args.out}")
         _write_history(history, args.out)
     for name, rows in (("train", train), ("valid", valid), ("test", test)):

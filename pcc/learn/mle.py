@@ -29,7 +29,7 @@ from pcc.learn.em import EM
 # UCLA PSDDs with their twenty-dataset splits, the MLE's validation LL minus the shipped model's
 # summed over the 12 was -0.94 nats at 1e-5, -0.028 at 0.1, +0.018 at 0.3, +0.011 at 0.5,
 # -0.050 at 1 and -0.21 at 2; 0.5 has the smallest worst case of the gainers (nltcs -0.003;
-# 0.3: -0.007) and the better test LL on 9 of the 12 (README, "Training")
+# 0.3: -0.007) and the better test LL on 10 of the 12 (README, "Training")
 MLE_PRIOR = 0.5
 
 
