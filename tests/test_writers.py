@@ -342,3 +342,15 @@ def test_tree_size_counts_every_path(circuit: Circuit) -> None:
         if g.children:
             size[g.id] = 1 + sum(size[c] for c in g.children)
     assert tree_size(circuit) == size[-1]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_jpc_text_is_the_same_in_pieces(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """The writer formats about CHUNK edges at a time; any cut gives the same text."""
+    import pcc.frontends.jpc_writer as writer
+
+    scalar, _ = Scalarize()(_trained("pd", 3, "cp", "categorical"))
+    whole = format_jpc(scalar)
+    monkeypatch.setattr(writer, "CHUNK", chunk)
+    assert format_jpc(scalar) == whole
+    assert len(list(writer.jpc_chunks(scalar))) > 2

@@ -13,13 +13,14 @@ node (a scalarized PD EiNet of 6.8M edges: about 5 s, where a format call per ed
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from pcc.frontends._text import not_representable
 from pcc.frontends._writing import label, require_one_unit
 from pcc.ir import Circuit, Domain, FormatError, Input
-from pcc.ir.table import DENSE, INPUT, MIXING
+from pcc.ir.table import DENSE, INPUT, MIXING, GroupTable, concat_ranges
 
 HEADER = """c this file was saved by pcc
 c ids of jpc nodes start at 0
@@ -38,32 +39,64 @@ c
 """
 
 
+FAMILIES = ("indicator", "categorical", "bernoulli", "binomial", "gaussian")
+CHUNK = 1 << 18  # edges formatted at a time: bounds the strings alive at once (~30 MB)
+
+
 def format_jpc(circuit: Circuit) -> str:
     """The `.jpc` text of a circuit of one-unit groups; FormatError for what the format cannot
     hold (a group of several units, an input family it has no line for)."""
-    require_one_unit(circuit, ".jpc")
+    return "".join(jpc_chunks(circuit))
+
+
+def jpc_chunks(circuit: Circuit) -> Iterator[str]:
+    """`format_jpc`'s text in pieces of about `CHUNK` edges (the header first)."""
+    _check(circuit)
     t = circuit.table
-    ptr = t.ptr.tolist()
-    kids = list(map(str, t.child.tolist()))
+    yield HEADER + f"jpc {len(t)}\n"
+    ptr = t.ptr
+    cuts = np.searchsorted(ptr, np.arange(CHUNK, ptr[-1], CHUNK))
+    bounds = np.unique(np.concatenate([[0], cuts, [len(t)]])).tolist()
+    is_sum = np.isin(t.code, (DENSE, MIXING))
+    for g0, g1 in zip(bounds[:-1], bounds[1:]):
+        yield _chunk(circuit, t, is_sum, g0, g1)
+
+
+def _check(circuit: Circuit) -> None:
+    require_one_unit(circuit, ".jpc")
+    for g in circuit.groups:
+        if isinstance(g, Input) and g.family not in FAMILIES:
+            raise FormatError(f"{label(g)} is {g.family}; .jpc holds indicator, categorical, "
+                              "bernoulli, binomial and gaussian inputs")
+
+
+def _chunk(circuit: Circuit, t: GroupTable, is_sum: np.ndarray, g0: int, g1: int) -> str:
+    """The node lines of groups g0..g1-1."""
+    ptr = t.ptr[g0:g1 + 1].tolist()
+    e0 = ptr[0]
+    kids = list(map(str, t.child[e0:ptr[-1]].tolist()))
     # a sum's tokens alternate child id and log-weight; one-unit sums over one-unit children:
     # the raveled weights line up with the sums' edges, in order
-    is_sum = np.isin(t.code, (DENSE, MIXING))
-    pairs: list[str] = [""] * (2 * len(t.weights))
-    pairs[0::2] = [kids[e] for e in np.flatnonzero(is_sum[t.owner]).tolist()]
+    sums = np.flatnonzero(is_sum[g0:g1]) + g0
+    w0 = int(t.weight_ptr[sums[0]]) if len(sums) else 0
+    edges = concat_ranges(t.ptr[sums] - e0, t.nchild[sums]).tolist()
+    pairs: list[str] = [""] * (2 * len(edges))
+    pairs[0::2] = [kids[e] for e in edges]
     with np.errstate(divide="ignore"):
-        pairs[1::2] = map(repr, np.log(t.weights).tolist())
-    at = np.where(is_sum, 2 * t.weight_ptr, 0).tolist()
-    out = [HEADER, f"jpc {len(t)}\n"]
-    for g, code in enumerate(t.code.tolist()):
-        n = ptr[g + 1] - ptr[g]
+        pairs[1::2] = map(repr, np.log(t.weights[w0:w0 + len(edges)]).tolist())
+    at = (2 * (t.weight_ptr[g0:g1] - w0)).tolist()
+    out = []
+    for g, code in enumerate(t.code[g0:g1].tolist(), g0):
+        i = g - g0
+        n = ptr[i + 1] - ptr[i]
         if code == INPUT:
             group = circuit[g]
             assert isinstance(group, Input)  # internal: the table says so
             out.append(_leaf_line(group, circuit.domains[group.var]))
         elif code >= DENSE:
-            out.append(f"S {g} 0 {n} {' '.join(pairs[at[g]:at[g] + 2 * n])}\n")
+            out.append(f"S {g} 0 {n} {' '.join(pairs[at[i]:at[i] + 2 * n])}\n")
         else:
-            out.append(f"P {g} 0 {n} {' '.join(kids[ptr[g]:ptr[g + 1]])}\n")
+            out.append(f"P {g} 0 {n} {' '.join(kids[ptr[i] - e0:ptr[i + 1] - e0])}\n")
     return "".join(out)
 
 
@@ -83,8 +116,7 @@ def _leaf_line(g: Input, domain: Domain) -> str:
             return f"B {g.id} 0 {v} {int(p['n'])} {_num(np.log(p['p']))}\n"
         if g.family == "gaussian":
             return f"G {g.id} 0 {v} {_num(p['mean'])} {_num(p['std'])}\n"
-    raise FormatError(f"{label(g)} is {g.family}; .jpc holds indicator, categorical, "
-                      "bernoulli, binomial and gaussian inputs")
+    raise AssertionError(f"{g.family} inputs are refused by _check")  # internal
 
 
 def _num(x: float) -> str:
@@ -92,6 +124,8 @@ def _num(x: float) -> str:
 
 
 def save_jpc(circuit: Circuit, path: str | Path) -> None:
-    """Write `circuit` (one-unit groups) as a `.jpc` file."""
-    text = not_representable(lambda: format_jpc(circuit), path, ".jpc")
-    Path(path).write_text(text)
+    """Write `circuit` (one-unit groups) as a `.jpc` file, piece by piece. What the format
+    cannot hold is refused before the file is opened."""
+    not_representable(lambda: _check(circuit), path, ".jpc")
+    with open(path, "w") as f:
+        f.writelines(jpc_chunks(circuit))
