@@ -98,7 +98,10 @@ def test_backend_names_dtypes_and_devices_are_checked():
         Backend("torch", "float16")
     with pytest.raises(BackendError, match="device 'nodevice'"):
         Backend("torch", device="nodevice").torch_device()
-    assert Backend("torch", "float32").describe() == "torch backend, float32 on cpu"
+    assert Backend("torch", "float32", engine="torch").describe() == \
+        "torch backend, torch engine, float32 on cpu"
+    with pytest.raises(BackendError, match="unknown engine 'fast'; known: auto, native, torch"):
+        Backend("torch", engine="fast")
     assert Backend("reference", "float32").describe() == "reference backend, float64"
 
 

@@ -156,7 +156,19 @@ class CompiledCircuit(nn.Module):
 
     def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
         self._listed = None  # .to(), .double(), ... may give the buffers new tensors
-        return super()._apply(fn, recurse)
+        out = super()._apply(fn, recurse)
+        floats = [p.dtype for p in self.parameters() if p.is_floating_point()]
+        if floats and floats[0] != self.dtype:  # .double(), .float(), .to(torch.float64)
+            if floats[0] not in (torch.float32, torch.float64):
+                raise ValueError(f"pcc computes in torch.float32 or torch.float64, not "
+                                 f"{floats[0]}: convert with .float() or .double()")
+            self.dtype = self.leaf_rows.dtype = floats[0]
+            for family in self.family_list:
+                family.dtype = floats[0]
+            # what was made for the old dtype: log-weights, the bound tiled program
+            self._weights = self._snapshot = None
+            self._tiled = None
+        return out
 
     # -- evaluation ----------------------------------------------------------------------------
     def forward(self, x: object, mask: object = None) -> torch.Tensor:

@@ -33,9 +33,11 @@ from pcc.ir import Circuit, InvalidCircuitError
 
 @dataclass(frozen=True)
 class MPEResult:
-    """`states` (rows, vars) float64: the evidence with each missing entry filled (NaN only for
-    variables outside the root's scope); `values` (rows,): the max-product log-value of each
-    state in the model's dtype (-inf when the evidence has probability zero)."""
+    """`states` (rows, vars): the evidence with each missing entry filled (NaN only for
+    variables outside the root's scope), in the dtype of the data given when that is a
+    floating torch tensor (as torch ops keep their input's), else float64 (numpy, lists);
+    `values` (rows,): the max-product log-value of each state in the model's dtype (-inf
+    when the evidence has probability zero)."""
 
     states: torch.Tensor
     values: torch.Tensor
@@ -82,8 +84,17 @@ def mpe(model: CompiledCircuit, data: object) -> MPEResult:
         active = backtrack(model, inner, up.buffer, lambda terms: torch.argmax(terms, dim=1))
         states.append(fill(leaves, active, xs, ms, lambda i, rows: leaves[i].params.modes[rows]))
         values.append(up.root[:, 0])
+    dtype = data_dtype(data)
     if not states:
-        empty = torch.zeros((0, x.shape[1]), dtype=torch.float64, device=x.device)
+        empty = torch.zeros((0, x.shape[1]), dtype=dtype, device=x.device)
         return MPEResult(empty, torch.zeros(0, dtype=model.dtype, device=x.device),
                          model.circuit)
-    return MPEResult(torch.cat(states), torch.cat(values), model.circuit)
+    return MPEResult(torch.cat(states).to(dtype), torch.cat(values), model.circuit)
+
+
+def data_dtype(data: object) -> torch.dtype:
+    """The dtype of states and samples: the data's when it is a floating torch tensor, else
+    float64 (data are read in float64: integer codes and real values exact)."""
+    if isinstance(data, torch.Tensor) and data.is_floating_point():
+        return data.dtype
+    return torch.float64

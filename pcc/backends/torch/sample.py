@@ -18,7 +18,7 @@ import torch
 
 from pcc.backends.torch.modes import choose, draw
 from pcc.backends.torch.module import CompiledCircuit
-from pcc.backends.torch.mpe import check_valid
+from pcc.backends.torch.mpe import check_valid, data_dtype
 from pcc.backends.torch.topdown import (
     backtrack,
     chunk_rows,
@@ -32,7 +32,8 @@ from pcc.ir import DataError
 @torch.no_grad()
 def sample(model: CompiledCircuit, evidence: object = None, *, num_samples: int | None = None,
            generator: torch.Generator | int | None = None) -> torch.Tensor:
-    """(rows, vars) float64 samples on the model's device.
+    """(rows, vars) samples on the model's device, in the evidence's dtype when it is a
+    floating torch tensor, else float64 (`mpe.data_dtype`).
 
     Without `evidence`, `num_samples` unconditional draws. With `evidence` (rows, vars; NaN =
     to sample), each row completed once, or `num_samples` times (the copies of row 0 first).
@@ -72,6 +73,7 @@ def sample(model: CompiledCircuit, evidence: object = None, *, num_samples: int 
         active = backtrack(model, inner, buf, lambda terms: choose(terms, gen))  # type: ignore[arg-type]
         out.append(fill(leaves, active, xs, ms,
                         lambda i, rows: draw(leaves[i].params, rows, gen)))  # type: ignore[arg-type]
+    dtype = data_dtype(evidence)
     if not out:
-        return torch.zeros((0, x.shape[1]), dtype=torch.float64, device=x.device)
-    return torch.cat(out)
+        return torch.zeros((0, x.shape[1]), dtype=dtype, device=x.device)
+    return torch.cat(out).to(dtype)
