@@ -171,3 +171,35 @@ def test_two_threads_may_call_one_model(engine):
             # a worker thread may split a call over other threads than this one: its tiles,
             # and so its roundings, can differ by an ulp
             assert torch.allclose(g, w, rtol=1e-13, atol=0)
+
+
+@needs_kernel
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_flows_split_over_threads_give_the_one_thread_flows(dtype):
+    from pcc.regions import build_circuit, random_binary_trees
+
+    circuit = build_circuit(random_binary_trees(12, depth=3, repetitions=6, seed=1), units=1)
+    x = np.random.default_rng(2).integers(0, 2, (5000, 12)).astype(float)
+    x[::5, 3] = np.nan
+    model = compile(circuit, dtype=dtype, engine="native")
+    xs, missing = model.domains.prepare(x, None, model.device)
+    saved = torch.get_num_threads()
+    got = {}
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                flows = model.flows(xs, missing)
+            counts = [c.clone() for c in flows.counts]
+            again = model.flows(xs, missing, counts)  # added to given counts, too
+            got[threads] = (flows, again.counts)
+    finally:
+        torch.set_num_threads(saved)
+    one, _ = got[1]
+    rtol = 1e-12 if dtype == torch.float64 else 1e-5
+    for threads in (2, 3):
+        flows, doubled = got[threads]
+        assert torch.equal(flows.root, one.root) and torch.equal(flows.leaves, one.leaves)
+        for a, b, c in zip(one.counts, flows.counts, doubled):
+            assert torch.allclose(a, b, rtol=rtol, atol=1e-9)
+            assert torch.allclose(2 * a, c, rtol=rtol, atol=1e-9)

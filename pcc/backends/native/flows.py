@@ -17,8 +17,10 @@ on it.
 from __future__ import annotations
 
 import ctypes
+import threading
 from typing import Any
 
+import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
@@ -62,6 +64,10 @@ class FlowProgram:
             self.records, _ = self._records(steps, [None] * len(program.blocks), None)
             self.sums = [(r, step.position, (step.index.shape[0], step.index.shape[1]))
                          for r, step in enumerate(steps) if isinstance(step.op, SumOp)]
+        sizes = [rows * fan_in for _, _, (rows, fan_in) in self.sums]
+        self.offsets = np.cumsum([0] + sizes[:-1]).tolist()  # in one flat vector of them all
+        self.weights = sum(sizes)
+        self.work = threading.local()
 
     # -- a tile at a time, every step native ---------------------------------------------------
     def tile(self, itemsize: int, batch: int) -> int:
@@ -112,19 +118,45 @@ class FlowProgram:
             else:
                 records[r].grads = 0
         tile = self.tile(leaves.element_size(), batch)
-        work = torch.empty(2 * program.columns * tile, dtype=dtype)
         leaves = leaves.detach().contiguous()
         root = torch.empty((batch, stop - start), dtype=dtype) if values else None
         grad_leaves = torch.empty_like(leaves) if backward else None
         if grad_root is not None:
             grad_root = grad_root.contiguous().to(dtype)
-        self.kernel.functions["flow_tiles", dtype](
-            ctypes.cast(records, ctypes.c_void_p) if records is not None else 0,
-            len(records) if records is not None else 0, leaves.data_ptr(),
-            leaves.shape[0], batch, program.columns, tile, work.data_ptr(), start, stop - start,
-            _address(grad_root), _address(root), _address(grad_leaves))
+        function = self.kernel.functions["flow_tiles", dtype]
+        shares: list[torch.Tensor] = []  # other threads' weight gradients, added at the end
+
+        def part(first: int, last: int) -> None:
+            mine = records
+            if first > 0 and backward and mine is not None:
+                mine = type(records).from_buffer_copy(records)
+                flat = torch.zeros(self.weights, dtype=torch.float64)
+                shares.append(flat)
+                for (r, _, _), offset in zip(self.sums, self.offsets):
+                    mine[r].grads = flat.data_ptr() + 8 * offset
+            work = self._work(2 * program.columns * tile * leaves.element_size())
+            function(0 if mine is None else ctypes.cast(mine, ctypes.c_void_p),
+                     0 if mine is None else len(mine), leaves.data_ptr(), leaves.shape[0],
+                     batch, first * tile, min(last * tile, batch), program.columns, tile,
+                     work.data_ptr(), start, stop - start, _address(grad_root), _address(root),
+                     _address(grad_leaves))
+
+        tiles = -(-batch // tile)
+        self.kernel.split(tiles, tiles * tile * program.columns, part)
+        if shares:
+            total = torch.stack(shares).sum(0) if len(shares) > 1 else shares[0]
+            for (_, position, shape), offset in zip(self.sums, self.offsets):
+                size = shape[0] * shape[1]
+                grad_ws[position].add_(total[offset:offset + size].view(shape))  # type: ignore[union-attr]
         del keep
         return root, grad_leaves, grad_ws
+
+    def _work(self, nbytes: int) -> torch.Tensor:
+        """This thread's tile memory (kept across calls: fresh pages cost faults)."""
+        work = getattr(self.work, "tensor", None)
+        if work is None or work.numel() * 8 < nbytes:
+            work = self.work.tensor = torch.empty(-(-nbytes // 8), dtype=torch.float64)
+        return work
 
     # -- over a whole-batch buffer, with torch steps between ------------------------------------
     def backward(self, buf: torch.Tensor, grad: torch.Tensor,

@@ -104,13 +104,14 @@ PCC_EXPORT(int64_t, run_program, (const Step *steps, int64_t num_steps, const do
  * and receives every column's; no gradient passes through a unit of value log 0 */
 PCC_EXPORT(void, flow_program, (const Step *steps, int64_t num_steps, const T *buf, T *grad,
                                 int64_t batch))
-/* tile_kernel.c: a program of SUM and PRODUCT steps from its leaf rows (num_leaves, batch), a
- * tile at a time in `work` (2 x columns x tile values): the root's values into out_root (batch,
+/* tile_kernel.c: a program of SUM and PRODUCT steps from its leaf rows (num_leaves, batch),
+ * examples begin..end, a tile at a time in `work` (2 x columns x tile values): the root's values into out_root (batch,
  * root_units) unless it is NULL; with grad_root (batch, root_units), the backward in the same
  * tile loop: the leaf rows' gradient into grad_leaves, the weights' added into each SUM step's
  * `grads` */
 PCC_EXPORT(void, flow_tiles, (const Step *steps, int64_t num_steps, const T *leaves,
-                              int64_t num_leaves, int64_t batch, int64_t columns, int64_t tile,
-                              void *work, int64_t root_start, int64_t root_units,
-                              const T *grad_root, T *out_root, T *grad_leaves))
+                              int64_t num_leaves, int64_t batch, int64_t begin, int64_t end,
+                              int64_t columns, int64_t tile, void *work, int64_t root_start,
+                              int64_t root_units, const T *grad_root, T *out_root,
+                              T *grad_leaves))
 #endif

@@ -257,18 +257,19 @@ void SUFFIX(flow_program)(const Step *steps, int64_t num_steps, const T *buf, T 
 /* The forward pass of a program of SUM and PRODUCT steps, and (with grad_root) its backward, a
  * tile of examples at a time, from the leaf rows (num_leaves, batch): each tile's (columns,
  * tile) values are computed in `work` (so the buffer stays in cache and no pass keeps one for
- * the whole batch), then its flows in the second half of `work`. With out_root, the root's
+ * the whole batch), then its flows in the second half of `work`; examples begin..end of the
+ * batch (a thread's share; `batch` is the arrays' row length). With out_root, the root's
  * values go there (batch, root_units); the backward reads the root's gradient from grad_root
  * (batch, root_units), writes the leaf rows' gradient to grad_leaves (num_leaves, batch) and
  * adds the weights' gradients into each SUM step's `grads`. */
 void SUFFIX(flow_tiles)(const Step *steps, int64_t num_steps, const T *leaves,
-                        int64_t num_leaves, int64_t batch, int64_t columns, int64_t tile,
-                        void *work, int64_t root_start, int64_t root_units, const T *grad_root,
-                        T *out_root, T *grad_leaves) {
+                        int64_t num_leaves, int64_t batch, int64_t begin, int64_t end,
+                        int64_t columns, int64_t tile, void *work, int64_t root_start,
+                        int64_t root_units, const T *grad_root, T *out_root, T *grad_leaves) {
     T *buf = (T *)work, *grad = buf + columns * tile;
     const int64_t first = NEG_INF_COLUMN + 1;
-    for (int64_t b0 = 0; b0 < batch; b0 += tile) {
-        const int64_t n = batch - b0 < tile ? batch - b0 : tile;
+    for (int64_t b0 = begin; b0 < end; b0 += tile) {
+        const int64_t n = end - b0 < tile ? end - b0 : tile;
         for (int64_t t = 0; t < n; t++) {
             buf[ZERO_COLUMN * n + t] = 0;
             buf[NEG_INF_COLUMN * n + t] = -INFINITY;
