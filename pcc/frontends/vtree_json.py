@@ -24,8 +24,6 @@ def load_any_vtree(path: str | Path) -> Vtree:
 def load_vtree_json(path: str | Path) -> Vtree:
     """The vtree of a JSON file of nested pairs (gzipped or not); FormatError names the file
     (and the line and column of a JSON syntax error or of a byte that is not UTF-8)."""
-    if Path(path).is_dir():
-        raise FormatError("cannot read the vtree (Is a directory)", str(path))
     try:
         raw = Path(path).read_bytes()
     except OSError as error:
