@@ -4,8 +4,8 @@
 
 Passes: prune, smooth, normalize, vectorize, binarize, scalarize, condition:VAR=VALUE:...,
 marginalize:VAR:... (see pcc.transforms). Prints one report line per pass (--json: one
-object). Exit status 2, with a one-line error, for an unknown pass or one that cannot apply (e.g. smooth on a
-circuit that is not decomposable names the product).
+object). Exit status 2, with a one-line error, for an unknown pass or one that cannot apply
+(e.g. smooth on a circuit that is not decomposable names the product).
 
 condition and marginalize renumber the variables that remain (in order); a last line gives
 the whole renumbering (`variables renumbered (old -> new): x0 -> x0, x2..x9 -> x1..x8;
