@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from pcc.backends.torch import compile
-from tests.torch_helpers import DEVICES
+from pcc.backends.native.library import kernel
+from tests.torch_helpers import DEVICES, ENGINE_DEVICES
 
 CASES = [
     # circuit, data (relative to shared data), expected mean test LL or first rows, rtol
@@ -51,15 +52,40 @@ def load(shared: Path, circuit: str, data: str | None):
     return c, (check_columns(read_data(shared / data), c.domains) if data else None)
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("device, engine", ENGINE_DEVICES)
 @pytest.mark.parametrize("circuit, data, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
 def test_real_circuits_give_the_published_log_likelihoods(shared_data, circuit, data, expected,
-                                                          device):
+                                                          device, engine):
     c, x = load(shared_data, circuit, data)
     if "mean" not in expected and "finite_mean" not in expected:
         x = x[:3]
     for dtype in (torch.float64, torch.float32):
-        check(compile(c, dtype=dtype, device=device), x, expected, 1e-6 if dtype == torch.float64 else 1e-4)
+        check(compile(c, dtype=dtype, device=device, engine=engine), x, expected,
+              1e-6 if dtype == torch.float64 else 1e-4)
+
+
+@pytest.mark.skipif(kernel() is None, reason="no C compiler: no native engine")
+@pytest.mark.parametrize("circuit, data, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
+def test_both_engines_give_the_same_gradients_on_real_circuits(shared_data, circuit, data,
+                                                               expected):
+    """Forward and every parameter's gradient (the native engine's flows against the torch
+    engine's backward), float64, on 60 rows of each circuit's data."""
+    c, x = load(shared_data, circuit, data)
+    x = x[:60]
+    grads = {}
+    for engine in ("torch", "native"):
+        model = compile(c, dtype=torch.float64, engine=engine)
+        ll = model(x)
+        ll[torch.isfinite(ll)].sum().backward()
+        grads[engine] = (ll.detach(), [p.grad for p in model.parameters()])
+    (ll_t, g_t), (ll_n, g_n) = grads["torch"], grads["native"]
+    assert torch.equal(torch.isneginf(ll_t), torch.isneginf(ll_n))
+    finite = torch.isfinite(ll_t)
+    assert torch.allclose(ll_t[finite], ll_n[finite], rtol=1e-9, atol=1e-9)
+    for a, b in zip(g_t, g_n):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.allclose(a, b, rtol=1e-9, atol=1e-9), (circuit, (a - b).abs().max())
 
 
 def check(model, x, expected, tol):
