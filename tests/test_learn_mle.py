@@ -119,7 +119,7 @@ def test_mle_on_a_shipped_psdd_equals_one_em_step_from_a_random_start(shared_dat
     circuit = load_circuit(path)
     data = read_data(table).values[:3000]
     estimate = compile(circuit, dtype=torch.float64)
-    mle(estimate, data, prior=1.0, circuit=circuit)
+    mle(estimate, data, prior=1.0)
     model = compile(circuit, dtype=torch.float64)
     _randomize(model, seed=0)
     fit(model, data, None, TrainConfig(epochs=1, batch_size=None, prior=1.0, init="model",
@@ -138,11 +138,38 @@ def test_mle_refuses_missing_values_and_circuits_not_proved_deterministic(tmp_pa
     with pytest.raises(DataError, match=r"needs complete data: row 4, column 1 is missing "
                                         r"\(1 missing values\); train with EM instead"):
         mle(model, data)
+    # x0 = 0 reaches both children, x0 = 1 only the second
     b = CircuitBuilder(["binary"])
-    b.sum([b.bernoulli(0, p=0.3), b.bernoulli(0, p=0.6)], weights=[[0.5, 0.5]])
-    mixture = b.build()
-    with pytest.raises(NotDeterministicError, match="needs a deterministic circuit"):
-        mle(compile(mixture, dtype=torch.float64), np.ones((5, 1)))
+    b.sum([b.bernoulli(0, p=0.0), b.bernoulli(0, p=0.6)], weights=[[0.5, 0.5]])
+    mixture = compile(b.build(), dtype=torch.float64)
+    before = _weights(mixture)
+    rows = np.array([[1.0], [1.0], [1.0], [0.0], [1.0]])
+    with pytest.raises(NotDeterministicError, match=r"deterministic on the data: row 3 has "
+                                                    r"log-likelihood -0.356675 but its most "
+                                                    r"likely path only -0.693147 \(a sum it"):
+        mle(mixture, rows, batch_size=2)  # row 3 is in the second chunk
+    for a, b_ in zip(before, _weights(mixture)):  # refused before any parameter changed
+        np.testing.assert_array_equal(a, b_)
+
+
+def test_mle_takes_a_circuit_deterministic_on_the_data_that_no_proof_shows():
+    """The same mixture on rows with x0 = 1 only: one child per row, so the counts are plain
+    counts and the estimate exact, though the structure is not deterministic."""
+    from pcc.analysis import determinism
+
+    b = CircuitBuilder(["binary", "binary"])
+    b.sum([b.product([b.bernoulli(0, p=0.0), b.bernoulli(1, p=0.5)]),
+           b.product([b.bernoulli(0, p=0.6), b.bernoulli(1, p=0.5)])], weights=[[0.5, 0.5]])
+    circuit = b.build()
+    assert determinism(circuit).deterministic == "unknown"
+    data = np.stack([np.ones(40), np.arange(40) % 4 == 0], 1).astype(float)  # x1: 10 of 40
+    model = compile(circuit, dtype=torch.float64)
+    mle(model, data, prior=0.5)
+    np.testing.assert_allclose(_weights(model)[0][0], [0.5 / 41, 40.5 / 41], atol=1e-12)
+    trained = model.to_circuit()
+    p = sorted(float(g.params["p"][0]) for g in trained.groups if g.kind == "input")
+    # x0's unreached unit keeps p = 0; the reached one (40.5 / 41); x1's: 0.5 and 10.5 / 41
+    np.testing.assert_allclose(p, sorted([0.0, 40.5 / 41, 0.5, 10.5 / 41]), atol=1e-12)
 
 
 def test_full_batch_em_stops_once_it_reached_the_mle(tmp_path):

@@ -164,7 +164,9 @@ def _train(args: argparse.Namespace, device: str) -> int:
     defaults = INIT_DEFAULTS if args.init else NEW_DEFAULTS
     prior = defaults["prior"] if args.prior is None else args.prior
     if args.method == "mle":
-        history = _mle(model, circuit, train, valid, prior, args)
+        # the rows keep their file lines unless --valid-fraction shuffled them out
+        lines = first.line_numbers if len(train) == first.rows else None
+        history = _mle(model, train, valid, prior, args, (first.path, lines))
     else:
         batch_size = int(args.batch_size if args.batch_size is not None else
                          defaults["batch_size"] if args.method == "em" else
@@ -217,20 +219,35 @@ def _prepared(data: DataFile, args: argparse.Namespace, limit: int | None = None
     return replace(data, values=values, line_numbers=data.line_numbers[:len(values)])
 
 
-def _mle(model: torch.nn.Module, circuit: Circuit, train: np.ndarray,
-         valid: np.ndarray | None, prior: float, args: argparse.Namespace) -> History:
-    """--mle: the closed-form estimate, kept when it does not lower the validation LL."""
+def _mle(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None, prior: float,
+         args: argparse.Namespace, source: tuple[str, np.ndarray | None]) -> History:
+    """--mle: the closed-form estimate, kept when it does not lower the validation LL.
+    `source`: the training file and each row's line there (None: not known)."""
     import copy
 
+    from pcc.ir.errors import FormatError
     from pcc.learn import History, mean_log_likelihood
-    from pcc.learn.mle import mle
+    from pcc.learn.mle import NotDeterministicError, mle
     from pcc.learn.progress import Progress
 
     began = time.perf_counter()
     history = History(start_valid=None if valid is None else mean_log_likelihood(model, valid))
     start = copy.deepcopy(model.state_dict())
     history.start_seconds = time.perf_counter() - began
-    history.start_train = mle(model, train, prior=prior, circuit=circuit)
+    path, lines = source
+    holes = np.argwhere(np.isnan(train))
+    if len(holes) and lines is not None:
+        row, column = (int(v) for v in holes[0])
+        raise FormatError(f"column {column} (x{column}) is missing: the closed-form MLE needs "
+                          f"complete data ({len(holes)} missing values); train with EM instead "
+                          "(--em --batch-size 0)", path, int(lines[row]))
+    try:
+        history.start_train = mle(model, train, prior=prior)
+    except NotDeterministicError as error:
+        if lines is None:
+            raise
+        raise FormatError("the closed-form MLE needs a circuit that is deterministic on the "
+                          f"data: this row {error.detail}", path, int(lines[error.row])) from None
     history.train.append(mean_log_likelihood(model, train))
     progress = Progress(not args.no_progress, 1)
     progress.end_epoch(-1, history.start_train, history.start_valid, history.start_seconds)
