@@ -139,7 +139,7 @@ _JPC_FAMILIES = {"bernoulli", "categorical", "indicator", "binomial", "gaussian"
 _SPFLOW_FAMILIES = {"bernoulli", "categorical", "indicator", "gaussian", "poisson", "histogram"}
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(st.data())
 def test_jpc_round_trip_of_random_circuits(data: st.DataObject) -> None:
     circuit = data.draw(circuits(domains=st.one_of(DISCRETE_DOMAINS, st.just(REAL)), max_vars=3))
