@@ -203,3 +203,23 @@ def test_flows_split_over_threads_give_the_one_thread_flows(dtype):
         for a, b, c in zip(one.counts, flows.counts, doubled):
             assert torch.allclose(a, b, rtol=rtol, atol=1e-9)
             assert torch.allclose(2 * a, c, rtol=rtol, atol=1e-9)
+
+
+@pytest.mark.parametrize("engine", ["torch", "native"] if kernel() is not None else ["torch"])
+def test_a_pass_after_training_steps_reads_the_new_parameters(engine):
+    """An autograd pass drops the no-grad caches; the next state must not reuse a number an
+    older binding of the native program holds."""
+    from pcc.backends.reference import log_likelihood
+    from pcc.regions import build_circuit, random_binary_trees
+
+    circuit = build_circuit(random_binary_trees(12, depth=3, repetitions=3, seed=0), units=1)
+    x = np.random.default_rng(0).integers(0, 2, (200, 12)).astype(float)
+    model = compile(circuit, dtype=torch.float64, engine=engine)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(3):
+        with torch.no_grad():
+            ll = model(x)
+        assert_logs_close(ll, log_likelihood(model.to_circuit(), x), 1e-9)
+        optimizer.zero_grad()
+        (-model(x).mean()).backward()
+        optimizer.step()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -131,6 +132,7 @@ class CompiledCircuit(nn.Module):
         # parameter state: the log-weights made for it, and the copy that tells when it changes
         self._weights: tuple[int, list[torch.Tensor]] | None = None
         self._snapshot: tuple[int, list[torch.Tensor]] | None = None
+        self._states = itertools.count(1)  # parameter states, numbered once each
         self._listed: list[torch.Tensor] | None = None  # `_tensors`
 
     @property
@@ -380,7 +382,9 @@ class CompiledCircuit(nn.Module):
         if kept is not None and len(tensors) == len(kept[1]) and all(
                 t.device == c.device and torch.equal(t, c) for t, c in zip(tensors, kept[1])):
             return kept[0]
-        state = 1 if kept is None else kept[0] + 1
+        # a new number even after the copy was dropped (an autograd pass drops it): what was
+        # bound to an older state must never be taken for this one
+        state = next(self._states)
         self._snapshot = (state, [t.detach().clone() for t in tensors])
         return state
 
