@@ -25,9 +25,10 @@ from pcc.io import load_circuit, save_circuit
 from pcc.regions import (RegionGraph, build_circuit, chow_liu_tree, poon_domingos, quad_tree,
                          random_binary_trees)
 from pcc.regions.hclt import tree_region_graph
-from pcc.transforms import Scalarize, Vectorize
+from pcc.transforms import Scalarize
 from tests.frontend_data import circuit_path
 from tests.strategies import DISCRETE_DOMAINS, circuits, data_for
+from tests.test_transform_scalarize import merge_all
 
 TOL = 1e-9
 
@@ -197,7 +198,7 @@ def test_psdd_of_a_vectorized_psdd(capsys: pytest.CaptureFixture[str], tmp_path:
     converted back, zero elements are dropped and gathers written as their child: the PSDD
     comes back node for node."""
     original = load_circuit(circuit_path(f"psdd/{name}.psdd"))
-    wide, _ = Vectorize()(original)
+    wide, _ = merge_all(original)
     save_circuit(wide, tmp_path / "wide.pcc")
     status, _, err = _convert(capsys, tmp_path / "wide.pcc", tmp_path / "back.psdd")
     assert status == 0 and err == "", err
