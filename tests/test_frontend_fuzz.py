@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import random
 import time
@@ -27,7 +28,7 @@ from hypothesis import strategies as st
 
 from pcc.io import load_circuit, save_pcc
 from pcc.ir import FormatError, PccError
-from tests.fuzz_engine import Seed, check_case, cli_check, mutate
+from tests.fuzz_engine import CliError, Seed, check_case, cli_check, mutate
 from tests.fuzz_seeds import PSDD, own_seeds, shared_seeds
 
 CORPUS = Path(__file__).parent / "fuzz_corpus"
@@ -96,6 +97,80 @@ def test_fuzz_cli_exit_status(name: str, own: dict[str, Seed], tmp_path: Path) -
     cli = Seed(seed.name + " (pcc check)", seed.data, lambda p: cli_check(p, *extra),
                seed.suffix, seed.zipped, seed.place)
     _fuzz(cli, int(CASES or 6), tmp_path)
+
+
+def test_fuzz_eval_vtree_exit_status(own: dict[str, Seed], tmp_path: Path) -> None:
+    """`pcc eval F.psdd --vtree MUTANT` (UCLA and JSON vtrees): the number, or the one-line
+    error `pcc check` gives for the same vtree (it used to ignore a vtree it could not read)."""
+    import contextlib
+
+    from pcc.cli.main import main
+
+    (tmp_path / "f.psdd").write_text(PSDD)
+    (tmp_path / "d.data").write_text("1,1,0,1\n0,1,1,1\n")
+
+    def status(command: str, vtree: Path) -> tuple[int, str]:
+        extra = ["--data", str(tmp_path / "d.data"), "--backend", "reference"] \
+            if command == "eval" else []
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = main([command, str(tmp_path / "f.psdd"), "--vtree", str(vtree), *extra])
+        return code, err.getvalue().strip().split(": error: ", 1)[-1]
+
+    def eval_as_check(vtree: Path) -> int:
+        code, message = status("eval", vtree)
+        check_code, check_message = status("check", vtree)
+        assert code == check_code or code == 0 and check_code == 1, (code, check_code)
+        if code == 2:
+            assert message == check_message
+            raise CliError(message)
+        return code
+
+    for name in ("own --vtree .vtree", "own --vtree JSON"):
+        seed = own[name]
+        cli = Seed(seed.name + " (pcc eval --vtree)", seed.data, eval_as_check, seed.suffix)
+        _fuzz(cli, int(CASES or 8), tmp_path)
+
+
+class _Kept(logging.Handler):
+    """Keeps the records it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_fuzz_psdd_cut_at_every_line_is_an_error_or_says_so(tmp_path: Path) -> None:
+    """A .psdd cut at a line boundary loads as a smaller valid circuit. Where the lines left
+    still name every variable, the reader must warn (unreached lines, variables the root does
+    not depend on); where they name fewer (a PSDD does not declare its variables), data of the
+    whole circuit's width is refused by the column check."""
+    from pcc.data import check_data
+    from pcc.frontends.psdd import read_psdd
+
+    texts = [("own.psdd", PSDD)] + [(s.name, s.data.decode()) for s in shared_seeds()
+                                    if s.name.startswith("nltcs.10split")]
+    for name, text in texts:
+        whole = read_psdd(name, text=text)
+        lines = text.splitlines(keepends=True)
+        for cut in range(1, len(lines)):
+            handler = _Kept()
+            records = handler.records
+            logging.getLogger("pcc").addHandler(handler)
+            try:
+                part = read_psdd(name, text="".join(lines[:cut]))
+            except FormatError:
+                continue
+            finally:
+                logging.getLogger("pcc").removeHandler(handler)
+            if part.num_vars < whole.num_vars:
+                with pytest.raises(PccError, match="column"):
+                    check_data(np.zeros((1, whole.num_vars)), part.domains)
+            elif len(part) != len(whole):
+                assert records, f"{name} cut after line {cut}: loaded silently"
 
 
 def test_fuzz_summary() -> None:
