@@ -187,3 +187,19 @@ def test_full_batch_em_stops_once_it_reached_the_mle(tmp_path):
     history = fit(model, data, None, TrainConfig(epochs=4, batch_size=None, init="model",
                                                  tolerance=None, progress=False))
     assert not history.converged and len(history.train) == 4
+
+
+def test_full_batch_em_takes_the_start_s_training_ll_from_its_first_e_step(tmp_path, capsys):
+    """Epoch 0 of full-batch EM scores only the validation data before training: the first
+    E-step computes the start's training LL (saving a pass over the training data)."""
+    circuit = _psdd(tmp_path)
+    data = _rows(200, seed=6)
+    model = compile(circuit, dtype=torch.float64)
+    start = mean_log_likelihood(model, data[:150])
+    history = fit(model, data[:150], data[150:], TrainConfig(epochs=2, batch_size=None,
+                                                             init="model", tolerance=None))
+    assert history.start_train == history.train[0] == pytest.approx(start, abs=1e-12)
+    assert history.rows()[0][:3] == (0, history.train[0], history.start_valid)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("epoch 0/2: valid -") and "train" not in lines[0], lines
+    assert lines[1].startswith("epoch 1/2: train -")

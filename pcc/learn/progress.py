@@ -41,15 +41,18 @@ class Progress:
             if train is not None:
                 self.bar.set_postfix(train=f"{train:.3f}", refresh=False)
 
-    def end_epoch(self, epoch: int, train: float, valid: float | None, seconds: float) -> None:
+    def end_epoch(self, epoch: int, train: float | None, valid: float | None,
+                  seconds: float) -> None:
         """Epoch `epoch` (0-based; -1 is the initial model, printed as epoch 0) ended with
-        these mean log-likelihoods: one line, on a terminal too (above the bar)."""
+        these mean log-likelihoods (None: not measured): one line, on a terminal too (above
+        the bar)."""
         if not self.enabled:
             return
-        scores = f"train {train:.4f}" + ("" if valid is None else f", valid {valid:.4f}")
+        scores = ", ".join(f"{name} {value:.4f}" for name, value in
+                           (("train", train), ("valid", valid)) if value is not None)
         line = f"epoch {epoch + 1}/{self.epochs}: {scores} nats/example ({seconds:.1f} s)"
         if self.bar is not None:
-            self.bar.set_postfix(train=f"{train:.3f}",
+            self.bar.set_postfix(train="-" if train is None else f"{train:.3f}",
                                  valid="-" if valid is None else f"{valid:.3f}")
             self.bar.write(line, file=self.stream)
         else:
