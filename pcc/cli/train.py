@@ -242,13 +242,15 @@ def _mle(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None, pr
                           f"complete data ({len(holes)} missing values); train with EM instead "
                           "(--em --batch-size 0)", path, int(lines[row]))
     try:
-        history.start_train = mle(model, train, prior=prior)
+        start_ll = mle(model, train, prior=prior)
     except NotDeterministicError as error:
         if lines is None:
             raise
         raise FormatError("the closed-form MLE needs a circuit that is deterministic on the "
                           f"data: this row {error.detail}", path, int(lines[error.row])) from None
-    history.train.append(mean_log_likelihood(model, train))
+    # epoch 1's training LL, as EM's epochs: that of the pass over the rows, i.e. the start's
+    history.start_train = start_ll
+    history.train.append(start_ll)
     progress = Progress(not args.no_progress, 1)
     progress.end_epoch(-1, history.start_train, history.start_valid, history.start_seconds)
     if valid is not None:
