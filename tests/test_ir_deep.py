@@ -44,7 +44,7 @@ def test_a_deep_chain_takes_the_one_pass_and_keeps_its_scopes() -> None:
     assert circuit.scope(len(circuit) - 1) == (0,)
 
 
-def test_checking_a_chain_100000_sums_deep_costs_microseconds_per_group() -> None:
+def test_checking_a_chain_40000_sums_deep_costs_microseconds_per_group() -> None:
     """check took 4.1 s of CPU on a 10^5 chain (a round of numpy calls per level in depths and
     scope_bits, ~40 us a level); the one pass takes ~6 us a group. 40,000 sums here."""
     from pcc.analysis import check
