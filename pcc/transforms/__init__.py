@@ -19,7 +19,7 @@ from pcc.transforms.normalize import Normalize, NormalizeReport
 from pcc.transforms.prune import Prune, PruneReport
 from pcc.transforms.scalarize import Scalarize, ScalarizeReport
 from pcc.transforms.smooth import Smooth, SmoothReport
-from pcc.transforms.vectorize import Vectorize, VectorizeReport
+from pcc.transforms.vectorize import Vectorize, VectorizeReport, vectorize_options
 
 Pass = Callable[[Circuit], "tuple[Circuit, PassReport]"]
 
@@ -37,6 +37,7 @@ PASSES: dict[str, Pass] = {
 WITH_ARGUMENTS: dict[str, Callable[[list[str]], Pass]] = {
     "condition": lambda args: Condition(parse_evidence(args)),
     "marginalize": lambda args: Marginalize(parse_variables(args)),
+    "vectorize": lambda args: vectorize_options(args),   # `vectorize:always`, `vectorize:torch`
 }
 
 
@@ -50,7 +51,7 @@ def get_pass(spec: str) -> Pass:
         return PASSES[name]
     if name in PASSES:
         raise TransformError(f"pass {name!r} takes no arguments, got {spec!r}")
-    known = ", ".join(list(PASSES) + [f"{n}:..." for n in WITH_ARGUMENTS])
+    known = ", ".join(list(PASSES) + [f"{n}:..." for n in WITH_ARGUMENTS if n not in PASSES])
     raise TransformError(f"unknown pass {name!r}; known: {known}")
 
 

@@ -1,30 +1,50 @@
 """vectorize: groups of the same kind over the same scope become one group of K units, so a sparse
-circuit (one unit per group: a PSDD, a LearnSPN) becomes few wide groups (Einsum Networks' step 1).
+circuit (one unit per group: a PSDD, a LearnSPN, a scalarized EiNet) becomes few wide groups
+(Einsum Networks' step 1), where the cost model (`pcc.transforms.cost`) predicts that pays.
 
 The circuit is read as a graph of units (a kronecker product's unit reads one unit of each child,
 a mixing sum's unit reads unit k of each child). Units are classed by a key: inputs by (variable,
 family, parameter shapes); sums by (scope, level); products by (scope, level, the scopes of their
 children), where the level is the length of the longest chain of children of the same scope below
-(so no class reads itself). The root keeps its own class. Each class becomes one group:
+(so no class reads itself). The root keeps its own class. A merged class becomes one group:
 inputs concatenate their parameters; sums become one dense sum over the union of the groups their
-units read, with exact zeros where a unit does not read an input; products become one hadamard
-product whose child at each position is the class it reads, or, where the units read are not
-that group's units in order, a *gather*: a dense sum with one weight 1 per row (exact: a sum of
-one term). The values of the root are unchanged, exactly.
+units read, with exact zeros where a unit does not read an input; products become one product
+whose child at each position is the class it reads (kronecker where the units read are the
+row-major pairs of two classes' units), or, where the units read are not that group's units in
+order, a *gather*: a dense sum with one weight 1 per row (exact: a sum of one term). The values
+of the root are unchanged, exactly.
 
-`max_units` caps the units of a merged group (classes are cut into consecutive chunks): wide
-sums over sparse inputs are mostly zeros, and a cap trades groups for fill.
+By cost (the default): a sum class is first split into the parts that read disjoint classes
+(a RAT-SPN's repetitions); a sum class merges where its merged form (a matmul when every weight
+is positive, else a kernel sum over every cell, zeros included) is predicted faster than its
+sparse edges for both a forward pass and forward+backward; a product class where it needs no
+gather; an input class where it does. A class read in part by a class that stays sparse stays
+sparse too (the sparse reader would multiply the merged class's zeros), until nothing changes.
+The rest keep their groups as they are. Last, the whole result is priced against the input
+(`cost.predict`) and the input is returned unchanged unless the result is predicted faster.
+`always=True` (`vectorize:always`) merges every class, with `max_units` capping the units of a
+merged group (classes cut into consecutive chunks: a cap trades groups for fill).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from pcc.ir import Circuit, Input, Product, Sum
-from pcc.transforms.base import Emitter, PassReport
+from pcc.transforms.base import Emitter, PassReport, TransformError
+from pcc.transforms.cost import DEFAULTS, Constants, Prediction, measured, predict
+
+
+SLOWER = 0.9   # neither a forward pass nor forward+backward predicted slower than this
+MARGIN = 0.05  # and both together faster by this much (less is not worth a changed circuit)
+
+
+def _pays(forward, train, margin: float = MARGIN):  # type: ignore[no-untyped-def]
+    """Whether a form of these speed-ups (forward, forward+backward; > 1: faster) pays."""
+    return (np.minimum(forward, train) >= SLOWER) & (forward * train >= 1 + margin)
 
 
 @dataclass(frozen=True)
@@ -35,18 +55,39 @@ class VectorizeReport(PassReport):
     units_after: int
     gathers: int           # one-hot sums that line units up for a product
     fill: float            # non-zero share of the merged sums' weights (gathers excluded)
+    by_cost: bool = False
+    engine: str = ""
+    merged: int = 0        # classes predicted to pay merged, of `classes` (those of 2+ groups)
+    classes: int = 0
+    # predicted ms per call of 1000 rows: (forward, forward+backward) of the input and the output
+    before_ms: tuple[float, float] = (0.0, 0.0)
+    after_ms: tuple[float, float] = (0.0, 0.0)
+    kept: bool = False     # the input came back unchanged (nothing predicted to pay)
 
     name: ClassVar[str] = "vectorize"
 
     def text(self) -> str:
-        return (f"vectorize: {self.groups_before} -> {self.groups_after} groups, "
+        line = (f"vectorize: {self.groups_before} -> {self.groups_after} groups, "
                 f"{self.units_before} -> {self.units_after} units ({self.gathers} gathers), "
                 f"sum weights {100 * self.fill:.1f}% filled")
+        if not self.by_cost:
+            return line
+        (f0, t0), (f1, t1) = self.before_ms, self.after_ms
+        effect = (f"predicted on {self.engine} (1000 rows): forward {f0:.3g} -> {f1:.3g} ms, "
+                  f"forward+backward {t0:.3g} -> {t1:.3g} ms")
+        if self.kept:
+            return (f"vectorize: kept sparse, {self.merged} of {self.classes} classes predicted "
+                    f"to pay; {effect}")
+        return f"{line}; {self.merged} of {self.classes} classes merged by cost, {effect}"
 
 
 @dataclass(frozen=True)
 class Vectorize:
-    max_units: int = 64     # 0: no cap; 64 keeps sparse classes from becoming huge, mostly-zero matrices
+    always: bool = False    # merge every class (the pass before it decided by cost)
+    max_units: int = 64     # `always` only: 0 no cap; 64 keeps sparse classes from huge matrices
+    engine: str = "native"  # the engine whose constants price the forms
+    measured: bool = False  # constants timed here (`cost.measured`) instead of `cost.DEFAULTS`
+    constants: Constants | None = field(default=None, compare=False)
 
     name: ClassVar[str] = "vectorize"
 
@@ -56,25 +97,92 @@ class Vectorize:
         graph = _unit_graph(circuit, off)
         group_class, keys = _classes(circuit)
         unit_class = np.repeat(group_class, units)
-        if self.max_units > 0:
-            unit_class = _chunk(unit_class, self.max_units)
-        classes, unit_class = np.unique(unit_class, return_inverse=True)
-        # topological order of the classes: by the order key of their first unit's group
         first_group = np.repeat(np.arange(len(units)), units)
-        order_key = np.array([keys[group_class[g]] for g in first_group])  # (units, 3)
-        class_order = np.zeros((len(classes), 3), dtype=np.int64)
-        class_order[unit_class] = order_key
-        emit_order = np.lexsort(class_order.T[::-1])
-        root_class = unit_class[-1]
-        emit_order = np.concatenate([emit_order[emit_order != root_class], [root_class]])
+        if self.always:
+            if self.max_units > 0:
+                unit_class = _chunk(unit_class, self.max_units)
+            wide, builder = _build(circuit, graph, unit_class, first_group, off, keys,
+                                   group_class, copy=False)
+            return wide, _report(circuit, wide, builder, off)
+        constants = self.constants or (measured(self.engine) if self.measured
+                                       else DEFAULTS.get(self.engine))
+        if constants is None:
+            raise TransformError(f"vectorize: unknown engine {self.engine!r}; known: "
+                                 + ", ".join(DEFAULTS))
+        unit_class = _split_classes(circuit, graph, unit_class, first_group)
+        classes, unit_class = np.unique(unit_class, return_inverse=True)
         pos, size = _positions(unit_class, len(classes))
-        builder = _Build(circuit, graph, unit_class, pos, size, first_group, off)
-        for c in emit_order.tolist():
-            builder.emit(c)
-        result = builder.out.build()
-        fill = builder.nonzero / builder.cells if builder.cells else 1.0
-        return result, VectorizeReport(len(circuit), len(result), int(off[-1]),
-                                       result.num_units, builder.gathers, float(fill))
+        plan = _Decision(circuit, graph, unit_class, pos, size, first_group, units, constants)
+        before = predict(circuit, constants)
+        merged = plan.merged & ~plan.trivial
+        counts = int(merged.sum()), int((~plan.trivial).sum())
+        if not merged.any():
+            return circuit, _kept(circuit, off, constants, before, before, counts)
+        # classes that stay sparse fall back to their groups
+        relabel = np.where(merged[unit_class], unit_class, len(size) + first_group)
+        wide, builder = _build(circuit, graph, relabel, first_group, off, keys, group_class,
+                               copy=True)
+        after = predict(wide, constants)
+        if not _pays(*after.ratio(before)):
+            return circuit, _kept(circuit, off, constants, before, after, counts)
+        report = _report(circuit, wide, builder, off)
+        return wide, VectorizeReport(**{**report.__dict__, "by_cost": True,
+                                        "engine": constants.engine, "merged": counts[0],
+                                        "classes": counts[1],
+                                        "before_ms": (before.forward_ms, before.train_ms),
+                                        "after_ms": (after.forward_ms, after.train_ms)})
+
+
+OPTIONS = ("always", "measured", "native", "torch")
+
+
+def vectorize_options(args: list[str]) -> Vectorize:
+    """The pass of `vectorize:OPTION:...`: `always` (merge every class), `measured` (constants
+    timed here), `native` / `torch` (the engine priced)."""
+    options: dict = {}
+    for arg in args:
+        if arg not in OPTIONS:
+            raise TransformError(f"vectorize: unknown option {arg!r}; known: "
+                                 + ", ".join(OPTIONS))
+        if arg in ("native", "torch"):
+            options["engine"] = arg
+        else:
+            options[arg] = True
+    return Vectorize(**options)
+
+
+def _report(circuit: Circuit, wide: Circuit, builder: "_Build", off: np.ndarray
+            ) -> VectorizeReport:
+    fill = builder.nonzero / builder.cells if builder.cells else 1.0
+    return VectorizeReport(len(circuit), len(wide), int(off[-1]), wide.num_units,
+                           builder.gathers, float(fill))
+
+
+def _kept(circuit: Circuit, off: np.ndarray, constants: Constants, before: Prediction,
+          after: Prediction, counts: tuple[int, int]) -> VectorizeReport:
+    n, u = len(circuit), int(off[-1])
+    return VectorizeReport(n, n, u, u, 0, 1.0, True, constants.engine, counts[0], counts[1],
+                           (before.forward_ms, before.train_ms),
+                           (after.forward_ms, after.train_ms), kept=True)
+
+
+def _build(circuit: Circuit, graph: "_Graph", unit_class: np.ndarray, first_group: np.ndarray,
+           off: np.ndarray, keys: list, group_class: np.ndarray, copy: bool
+           ) -> tuple[Circuit, "_Build"]:
+    """The circuit of one group per class of `unit_class`, emitted children first."""
+    classes, unit_class = np.unique(unit_class, return_inverse=True)
+    # topological order of the classes: by the order key of their first unit's group
+    order_key = np.array(keys)[group_class[first_group]]  # (units, 3)
+    class_order = np.zeros((len(classes), 3), dtype=np.int64)
+    class_order[unit_class] = order_key
+    emit_order = np.lexsort(class_order.T[::-1])
+    root_class = unit_class[-1]
+    emit_order = np.concatenate([emit_order[emit_order != root_class], [root_class]])
+    pos, size = _positions(unit_class, len(classes))
+    builder = _Build(circuit, graph, unit_class, pos, size, first_group, off, copy)
+    for c in emit_order.tolist():
+        builder.emit(c)
+    return builder.out.build(), builder
 
 
 @dataclass
@@ -187,6 +295,152 @@ def _classes(circuit: Circuit) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
     return out, keys
 
 
+def _split_classes(circuit: Circuit, graph: "_Graph", unit_class: np.ndarray,
+                   first_group: np.ndarray) -> np.ndarray:
+    """Sum classes cut into the parts whose units read disjoint sets of classes, then product
+    and input classes into the parts read by disjoint sets of classes (connected components
+    of units and the classes they read, or are read by): a RAT-SPN's repetitions share scopes
+    and variables but no units, and merged together would be mostly zeros or gathers."""
+    kind = np.array([g.kind for g in circuit.groups])[first_group]
+    labels = _components(unit_class, graph.s_par, unit_class[graph.s_child])
+    unit_class = np.unique(np.where(kind == "sum", labels, unit_class * 2), return_inverse=True)[1]
+    child = np.concatenate([graph.s_child, graph.p_child])
+    for cut in ("product", "input"):  # products first: inputs follow the products' parts
+        parent = unit_class[np.concatenate([graph.s_par, graph.p_par])]
+        labels = _components(unit_class, child, parent)
+        unit_class = np.unique(np.where(kind == cut, labels, unit_class * 2),
+                               return_inverse=True)[1]
+    return unit_class
+
+
+def _components(unit_class: np.ndarray, units: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Per unit, a label that is the same for two units of a class when they are connected
+    through pairs (units[i], classes[i]); twice a label is even, classes' own ids odd."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n_units = len(unit_class)
+    nodes = n_units + int(unit_class.max()) + 1
+    adjacency = coo_matrix((np.ones(len(units)), (units, n_units + classes)),
+                           shape=(nodes, nodes))
+    _, label = connected_components(adjacency, directed=False)
+    pairs = unit_class.astype(np.int64) * nodes + label[:n_units]
+    return np.unique(pairs, return_inverse=True)[1] * 2 + 1
+
+
+def _product_form(edges: np.ndarray, graph: "_Graph", unit_class: np.ndarray, pos: np.ndarray,
+                  size: np.ndarray, k: int) -> tuple[str, list[int]] | None:
+    """How a product class of `k` units whose product edges are `edges` reads whole classes:
+    ("hadamard", the class at each position) where unit r reads unit r of each, ("kronecker",
+    [a, b]) where unit r reads unit r // |b| of a and r % |b| of b; None where a gather is
+    needed."""
+    positions = graph.p_pos[edges]
+    read: list[tuple[int, np.ndarray]] = []  # per position: (class, unit read by each row)
+    for j in np.unique(positions).tolist():
+        sel = edges[positions == j]
+        classes = unit_class[graph.p_child[sel]]
+        if len(sel) != k or np.any(classes != classes[0]):
+            return None
+        cpos = np.full(k, -1, dtype=np.int64)
+        cpos[pos[graph.p_par[sel]]] = pos[graph.p_child[sel]]
+        read.append((int(classes[0]), cpos))
+    rows = np.arange(k)
+    if all(size[c] == k and np.array_equal(cpos, rows) for c, cpos in read):
+        return "hadamard", [c for c, _ in read]
+    if len(read) == 2:
+        for (a, pa), (b, pb) in (read, read[::-1]):
+            if size[a] * size[b] == k and np.array_equal(pa, rows // size[b]) and \
+                    np.array_equal(pb, rows % size[b]):
+                return "kronecker", [a, b]
+    return None
+
+
+def _mixing(graph: "_Graph", unit_class: np.ndarray, pos: np.ndarray, size: np.ndarray
+            ) -> np.ndarray:
+    """Per class: a sum class of 2+ units whose unit r reads only unit r of classes of its
+    size (a mixing sum)."""
+    sc, cc = unit_class[graph.s_par], unit_class[graph.s_child]
+    odd = (size[cc] != size[sc]) | (pos[graph.s_child] != pos[graph.s_par])
+    return (np.bincount(sc[odd], minlength=len(size)) == 0) & (size >= 2)
+
+
+class _Decision:
+    """Which classes merge by cost (`merged`), and which are one whole group already
+    (`trivial`: merged or not, they stay that group)."""
+
+    def __init__(self, circuit: Circuit, graph: "_Graph", unit_class: np.ndarray,
+                 pos: np.ndarray, size: np.ndarray, first_group: np.ndarray, units: np.ndarray,
+                 constants: Constants):
+        n = len(size)
+        code = {"input": 0, "product": 1, "sum": 2}
+        group_kind = np.array([code[g.kind] for g in circuit.groups], dtype=np.int64)
+        low = np.full(n, len(units), dtype=np.int64)
+        high = np.full(n, -1, dtype=np.int64)
+        np.minimum.at(low, unit_class, first_group)
+        np.maximum.at(high, unit_class, first_group)
+        kind = group_kind[low]
+        self.trivial = (low == high) & (size == units[low])
+        root = int(unit_class[-1])
+        # products: only the forms without gathers, over classes that stay whole
+        p_edges = _split_by(unit_class[graph.p_par], np.arange(len(graph.p_par)), n)
+        merged = np.ones(n, dtype=bool)
+        reads: list[np.ndarray] = []
+        kron_inputs = np.zeros(n)  # a kronecker pair's units (Ka + Kb); 0: not a pair
+        for c in np.flatnonzero(kind == 1).tolist():
+            form = _product_form(p_edges[c], graph, unit_class, pos, size, int(size[c]))
+            if form is None:
+                merged[c] = False
+                continue
+            reads.append(np.array([[c, child] for child in form[1]], dtype=np.int64))
+            if form[0] == "kronecker":
+                kron_inputs[c] = size[form[1]].sum()
+        # sums: the merged matrix (every unit x every unit of the classes read) vs the edges;
+        # a positive matrix is a matmul, or an einsum where it reads kronecker pairs only
+        sc, cc = unit_class[graph.s_par], unit_class[graph.s_child]
+        edges = np.bincount(sc, minlength=n).astype(float)
+        nonzero = np.bincount(sc, weights=(graph.s_w > 0).astype(float), minlength=n)
+        pairs = np.unique(sc * n + cc)
+        pc, pk = pairs // n, pairs % n
+        width = np.bincount(pc, weights=size[pk], minlength=n)
+        not_pairs = np.bincount(pc, weights=(kron_inputs[pk] == 0).astype(float), minlength=n)
+        inputs = np.where(not_pairs == 0, np.bincount(pc, weights=kron_inputs[pk], minlength=n),
+                          width)
+        cells = size * width
+        dense = (nonzero >= cells) & (size >= 2)
+        # a mixing sum (unit r reads unit r of each class) merges at no cost: its edges only
+        mixing = _mixing(graph, unit_class, pos, size)
+        cells = np.where(mixing & ~dense, size * np.bincount(pc, minlength=n), cells)
+        ratios = []
+        for costs in (constants.forward, constants.train):
+            merged_cost = np.where(dense, inputs * costs.dense_input + cells * costs.dense_weight
+                                   + size * costs.dense_output, cells * costs.slot)
+            ratios.append(edges * costs.slot / np.maximum(merged_cost, 1e-9))
+        pays = _pays(ratios[0], ratios[1], margin=0.0)
+        merged &= np.where(kind == 2, pays, True)
+        needs = np.concatenate(reads) if reads else np.zeros((0, 2), dtype=np.int64)
+        # groups that read a class in part (its other units are zeros to them), and their class
+        n_units = len(unit_class)
+        par = first_group[np.concatenate([graph.s_par, graph.p_par])]
+        child = np.concatenate([graph.s_child, graph.p_child])
+        read = np.unique(par * n_units + child)
+        pg, rc = read // n_units, unit_class[read % n_units]
+        count = np.unique(pg * n + rc, return_counts=True)
+        pg, rc = count[0] // n, count[0] % n
+        rp = unit_class[np.concatenate([[0], np.cumsum(units)])[pg]]
+        keep = (count[1] < size[rc]) & (rp != root)
+        rp, rc = rp[keep], rc[keep]
+        while True:
+            alive = merged | self.trivial
+            wide = merged & ~self.trivial
+            drop = needs[~alive[needs[:, 1]], 0]
+            drop = np.concatenate([drop, rc[~wide[rp] & wide[rc]]])
+            drop = drop[merged[drop]]
+            if not len(drop):
+                break
+            merged[drop] = False
+        self.merged = merged
+
+
 def _chunk(unit_class: np.ndarray, cap: int) -> np.ndarray:
     """Classes cut into consecutive chunks of at most `cap` units (new class ids)."""
     order = np.argsort(unit_class, kind="stable")
@@ -209,11 +463,24 @@ def _positions(unit_class: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Build:
+    """Emits one group per class; with `copy`, a class that is one whole group whose children
+    are whole groups too is that group (mixing sums and kronecker products stay as they are)."""
+
     def __init__(self, circuit: Circuit, graph: _Graph, unit_class: np.ndarray, pos: np.ndarray,
-                 size: np.ndarray, first_group: np.ndarray, off: np.ndarray):
+                 size: np.ndarray, first_group: np.ndarray, off: np.ndarray, copy: bool = False):
         self.circuit, self.g, self.unit_class, self.pos, self.size = \
             circuit, graph, unit_class, pos, size
         self.first_group, self.off = first_group, off
+        self.whole = np.zeros(len(size), dtype=bool)
+        # `always` keeps its dense sums (with zeros) where a mixing sum would do
+        self.mixing = _mixing(graph, unit_class, pos, size) if copy else self.whole
+        if copy:
+            units = np.diff(off)
+            low = np.full(len(size), len(units), dtype=np.int64)
+            high = np.full(len(size), -1, dtype=np.int64)
+            np.minimum.at(low, unit_class, first_group)
+            np.maximum.at(high, unit_class, first_group)
+            self.whole = (low == high) & (size == units[low])
         self.out = Emitter(circuit.domains)
         self.gid = np.full(len(size), -1, dtype=np.int64)   # class -> new group id
         self.members = _split_by(unit_class, np.arange(len(unit_class)), len(size))
@@ -226,10 +493,18 @@ class _Build:
     def emit(self, c: int) -> None:
         units = self.members[c]
         group = self.circuit.groups[int(self.first_group[units[0]])]
+        if self.whole[c]:
+            kids = self.unit_class[self.off[list(group.children)]] if group.children else \
+                np.zeros(0, dtype=np.int64)
+            if self.whole[kids].all():
+                self.gid[c] = self.out.copy(group, self.gid[kids].tolist())
+                return
         if isinstance(group, Input):
             self.gid[c] = self._input(units, group)
         elif isinstance(group, Product):
             self.gid[c] = self._product(c, len(units))
+        elif self.mixing[c]:
+            self.gid[c] = self._mixing_sum(c, len(units))
         else:
             e = self.s_edges[c]
             w = self.g.s_w[e]
@@ -251,8 +526,20 @@ class _Build:
                   for name in group.params}
         return self.out.input(group.var, group.family, params)
 
+    def _mixing_sum(self, c: int, k: int) -> int:
+        """A mixing sum: row r weighs unit r of each class read (0 where it reads none)."""
+        e = self.s_edges[c]
+        classes = self.unit_class[self.g.s_child[e]]
+        kids, col = np.unique(classes, return_inverse=True)
+        weights = np.zeros((k, len(kids)))
+        np.add.at(weights, (self.pos[self.g.s_par[e]], col), self.g.s_w[e])
+        return self.out.sum(self.gid[kids].tolist(), weights, "mixing")
+
     def _product(self, c: int, k: int) -> int:
         e = self.p_edges[c]
+        form = _product_form(e, self.g, self.unit_class, self.pos, self.size, k)
+        if form is not None and form[0] == "kronecker":
+            return self.out.product([int(self.gid[c]) for c in form[1]], "kronecker")
         positions = self.g.p_pos[e]
         children = []
         for j in np.unique(positions).tolist():
