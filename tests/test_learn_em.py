@@ -141,6 +141,14 @@ def test_time_limit_and_bad_config():
         TrainConfig(method="sgd")
     with pytest.raises(TypeError, match="CompiledCircuit"):
         EM(torch.nn.Linear(2, 1))
+    bad = {"epochs": (0, "epochs must be >= 1, got 0"), "prior": (-1.0, "prior must be >= 0"),
+           "lr": (0.0, "lr must be > 0"), "patience": (-2, "patience must be >= 0 or None"),
+           "eval_batch_size": (0, "eval_batch_size must be >= 1"),
+           "tolerance": (-1e-9, "tolerance must be >= 0 or None"),
+           "time_limit": (-5.0, "time_limit must be >= 0 or None")}
+    for name, (value, message) in bad.items():
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(**{name: value})
 
 
 def test_the_e_step_writes_the_leaves_into_the_evaluation_buffer():

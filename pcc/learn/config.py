@@ -34,9 +34,10 @@ class TrainConfig:
     # units near their variable's mean, "auto" does so for binomial ones only (random p starve
     # all but one unit per variable there), "model" keeps the model's parameters
     init: str = "auto"
-    # the initial model is epoch 0 of early stopping: scored on the training and validation
-    # data before the first update, and what fit returns when no epoch beats its validation LL
-    # (fine-tuning never ends worse on validation data than it began)
+    # the initial model is epoch 0 of early stopping: scored on the validation and training
+    # data before the first update (full-batch EM: training LL from its first E-step), and what
+    # fit returns when no epoch beats its validation LL (fine-tuning never ends worse on
+    # validation data than it began)
     keep_start: bool = True
     # full-batch EM stops once an update raised the mean training LL by less than this share
     # of it (None: never): e.g. after the second epoch on a deterministic circuit, where the
@@ -64,6 +65,8 @@ class TrainConfig:
             raise ValueError(f"patience must be >= 0 or None, got {self.patience}")
         if self.eval_batch_size < 1:
             raise ValueError(f"eval_batch_size must be >= 1, got {self.eval_batch_size}")
+        if self.tolerance is not None and not self.tolerance >= 0:
+            raise ValueError(f"tolerance must be >= 0 or None, got {self.tolerance}")
         if self.time_limit is not None and not self.time_limit >= 0:
             raise ValueError(f"time_limit must be >= 0 or None, got {self.time_limit}")
 
