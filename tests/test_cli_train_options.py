@@ -37,6 +37,8 @@ BAD = [
     (["--structure", "pd", "--units", "2", "--delta", "0"],
      "--delta: expected positive cut steps, e.g. 7 or 4,7, got '0'"),
     (["--structure", "rat", "--units", "2", "--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--structure", "rat", "--units", "2", "--seed", str(2 ** 63)],
+     f"--seed must be at most 2^63-1, got {2 ** 63}"),
     (["--structure", "rat", "--units", "2", "--epochs", "0"], "--epochs must be >= 1, got 0"),
     (["--structure", "rat", "--units", "2", "--epochs", "-1"], "--epochs must be >= 1, got -1"),
     (["--structure", "rat", "--units", "2", "--time-limit", "-5"],

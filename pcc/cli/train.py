@@ -306,6 +306,9 @@ BOUNDS = (("units", 1, True), ("input_units", 1, True), ("epochs", 1, True),
           ("checkpoint_every", 1, True))
 
 
+SEED_MAX = 2 ** 63 - 1
+
+
 def _check_usage(args: argparse.Namespace, error: type[Exception]) -> None:
     import math
     import os
@@ -319,6 +322,8 @@ def _check_usage(args: argparse.Namespace, error: type[Exception]) -> None:
             raise error(f"{flag}: expected a finite number, got {value}")
         if value < low or (value == low and not inclusive):
             raise error(f"{flag} must be {'>=' if inclusive else '>'} {low}, got {value}")
+    if args.seed > SEED_MAX:  # torch.manual_seed's limit (a traceback beyond it)
+        raise error(f"--seed must be at most 2^63-1, got {args.seed}")
     if not 0 < args.step_size <= 1:
         raise error(f"--step-size must lie in (0, 1], got {args.step_size}")
     if not args.valid_fraction < 1:
