@@ -46,6 +46,8 @@ class EM:
         self.learned = [i for i, family in enumerate(self.access.input_families)
                         if family not in FIXED_FAMILIES]
         self._reset()
+        self.batches = _batches([table.num_rows for table in self.access.tables],
+                                [live.shape[1] for live in self.access.weight_live])
 
     def _reset(self) -> None:
         self.counts: list[torch.Tensor] | None = None
@@ -121,15 +123,20 @@ class EM:
             return
         if self.reduce is not None:
             self.reduce(self.statistics())
-        for table, counts, live in zip(self.access.tables, self.counts, self.access.weight_live):
-            # a slice of sum units at a time (each row is its own distribution): whole-table
-            # float64 temporaries were several times the weights' memory (PD, K = 32: 6.4M)
-            step_rows = max(1, STATISTICS_ELEMENTS // max(counts.shape[1], 1))
-            for start in range(0, counts.shape[0], step_rows):
-                rows = slice(start, start + step_rows)
-                old = table.read_rows(rows) if step < 1.0 else None
-                w = self._weights(counts[rows], live[rows], old, step)
-                table.assign_rows(rows, w, live[rows])
+        for batch in self.batches:
+            # sum units of several tables of one width, or a slice of a large table's: each
+            # row is its own distribution, so rows of any table go through one M-step
+            counts = torch.cat([self.counts[t][rows] for t, rows in batch])
+            live = torch.cat([self.access.weight_live[t][rows] for t, rows in batch])
+            old = torch.cat([self.access.tables[t].read_rows(rows) for t, rows in batch]) \
+                if step < 1.0 else None
+            w = self._weights(counts, live, old, step)
+            first = 0
+            for t, rows in batch:
+                size = rows.stop - rows.start
+                self.access.tables[t].assign_rows(rows, w[first:first + size],
+                                                  self.access.weight_live[t][rows])
+                first += size
         for i, (stats, total, observed) in self.stats.items():
             family = self.access.input_families[i]
             old_params = self.access.input_params(i)
@@ -137,3 +144,25 @@ class EM:
             new = keep_unobserved(old_params, interpolate(family, old_params, new, step), observed)
             self.access.set_input_params(i, new, units=observed > OBSERVED)
         self._reset()
+
+
+def _batches(rows: list[int], widths: list[int]) -> list[list[tuple[int, slice]]]:
+    """The M-step's batches of (table, rows): tables of one width together while their entries
+    stay within STATISTICS_ELEMENTS (a PSDD's dozens of small tables in a few ops, not a
+    dozen each), a large table in slices of rows within it (whole-table float64 temporaries
+    were several times the weights' memory: PD, K = 32, 6.4M)."""
+    batches: list[list[tuple[int, slice]]] = []
+    open_batch: dict[int, tuple[list[tuple[int, slice]], int]] = {}  # width -> (batch, size)
+    for t, (n, width) in enumerate(zip(rows, widths)):
+        step = max(1, STATISTICS_ELEMENTS // max(width, 1))
+        for start in range(0, n, step):
+            part = slice(start, min(start + step, n))
+            size = (part.stop - part.start) * width
+            batch, total = open_batch.get(width, ([], 0))
+            if total + size > STATISTICS_ELEMENTS and batch:
+                batch, total = [], 0
+            if not batch:
+                batches.append(batch)
+            batch.append((t, part))
+            open_batch[width] = (batch, total + size)
+    return batches
