@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 from pcc.analysis import decomposability, smoothness
 from pcc.backends.reference import log_likelihood
 from pcc.ir import BINARY, CircuitBuilder
+from pcc.layering import layer
 from pcc.regions import build_circuit, hclt, poon_domingos, random_binary_trees
 from pcc.transforms import Scalarize, TransformError, Vectorize, apply_passes, get_pass
 from pcc.transforms.cost import Constants, Costs
@@ -92,6 +93,10 @@ def _einets():
             "hclt": lambda k: build_circuit(hclt(data), k)}
 
 
+def _block(b):
+    return b.op, len(b.groups), b.rows, b.fan_in, b.units
+
+
 @pytest.mark.parametrize("name", ["rat", "pd", "hclt"])
 def test_round_trip_recovers_einet(name):
     """A scalarized EiNet (one unit per group) comes back as its K-unit groups where the
@@ -108,6 +113,9 @@ def test_round_trip_recovers_einet(name):
         assert_same_values(einet, wide, x)
         if recovered:
             assert len(wide) == len(einet) and not report.kept
+            # the engine sees the EiNet again: the same blocks, block for block
+            assert [_block(b) for b in layer(wide).blocks] == \
+                [_block(b) for b in layer(einet).blocks]
             assert sorted(g.units for g in wide if g.kind == "sum") == \
                 sorted(g.units for g in einet if g.kind == "sum")
             assert sum(g.kind == "product" and g.mode == "kronecker" for g in wide) == \
