@@ -223,3 +223,16 @@ def test_a_pass_after_training_steps_reads_the_new_parameters(engine):
         optimizer.zero_grad()
         (-model(x).mean()).backward()
         optimizer.step()
+
+
+def test_the_package_ships_every_file_the_native_library_is_built_from():
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    from pcc.backends.native import library
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    patterns = project["tool"]["setuptools"]["package-data"]["pcc.backends.native"]
+    for path in (library.HEADER, library.GAUSSIAN, *library.SOURCES):
+        assert path.exists() and any(fnmatch.fnmatch(path.name, p) for p in patterns), path
