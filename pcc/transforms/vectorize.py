@@ -399,7 +399,7 @@ class _Decision:
         sc, cc = unit_class[graph.s_par], unit_class[graph.s_child]
         edges = np.bincount(sc, minlength=n).astype(float)
         nonzero = np.bincount(sc, weights=(graph.s_w > 0).astype(float), minlength=n)
-        pairs = np.unique(sc * n + cc)
+        pairs = _distinct(sc * n + cc)
         pc, pk = pairs // n, pairs % n
         width = np.bincount(pc, weights=size[pk], minlength=n)
         not_pairs = np.bincount(pc, weights=(kron_inputs[pk] == 0).astype(float), minlength=n)
@@ -422,10 +422,11 @@ class _Decision:
         n_units = len(unit_class)
         par = first_group[np.concatenate([graph.s_par, graph.p_par])]
         child = np.concatenate([graph.s_child, graph.p_child])
-        read = np.unique(par * n_units + child)
+        read = _distinct(par * n_units + child)
         pg, rc = read // n_units, unit_class[read % n_units]
-        count = np.unique(pg * n + rc, return_counts=True)
-        pg, rc = count[0] // n, count[0] % n
+        key, runs = _distinct(pg * n + rc, counts=True)
+        count = (key, runs)
+        pg, rc = key // n, key % n
         rp = unit_class[np.concatenate([[0], np.cumsum(units)])[pg]]
         keep = (count[1] < size[rc]) & (rp != root)
         rp, rc = rp[keep], rc[keep]
@@ -570,6 +571,17 @@ class _Build:
         matrix = np.zeros((k, int(widths.sum())))
         np.add.at(matrix, (rows, cols), w)
         return kids.tolist(), matrix
+
+
+def _distinct(keys: np.ndarray, counts: bool = False):  # type: ignore[no-untyped-def]
+    """np.unique of a large int64 array by one sort (numpy's hashed unique took 12 of the 25 s
+    of a scalarized PD EiNet of 6.8M edges), with the run lengths when `counts`."""
+    keys = np.sort(keys)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else \
+        np.zeros(0, dtype=np.int64)
+    if not counts:
+        return keys[starts]
+    return keys[starts], np.diff(np.r_[starts, len(keys)])
 
 
 def _split_by(label: np.ndarray, values: np.ndarray, n: int) -> list[np.ndarray]:
