@@ -94,6 +94,7 @@ class _Run:
         torch.manual_seed(config.seed)
         self.optimizer: torch.optim.Optimizer | None = None
         self.em: EM | None = None
+        self.fixed = False  # full-batch EM's last update changed no parameter
         if config.method == "adam":
             self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         else:
@@ -169,7 +170,13 @@ class _Run:
         self.where = f"the end of epoch {self.epoch + 1}"
         if not self.online:
             if self.em is not None:
+                before = [t.clone() for t in self.model.state_dict().values()] \
+                    if self.config.tolerance is not None else None
                 self.em.update(step=1.0)
+                # a fixed point: the update left every parameter as it was (a deterministic
+                # circuit's second epoch), so every later epoch would repeat it
+                self.fixed = before is not None and all(
+                    torch.equal(a, b) for a, b in zip(before, self.model.state_dict().values()))
             elif self.optimizer is not None:
                 self.optimizer.step()
         self._sync_log_likelihood()
@@ -238,13 +245,15 @@ class _Run:
         self.ll_pending = 0.0
 
     def _converged(self) -> bool:
-        """Full-batch EM whose last update raised the training LL by less than `tolerance`
-        (relative) has converged: on a deterministic circuit with complete data one update
-        reaches the maximum-likelihood estimate, and every later epoch would repeat it.
-        (`history.train[e]` is the LL of epoch e's E-step, i.e. before its update.)"""
+        """Full-batch EM whose last update left the parameters as they were, or raised the
+        training LL by less than `tolerance` (relative), has converged: on a deterministic
+        circuit with complete data one update reaches the maximum-likelihood estimate, and
+        the second finds nothing to change. (`history.train[e]` is the LL of epoch e's
+        E-step, i.e. before its update.)"""
         train, tolerance = self.history.train, self.config.tolerance
-        return (self.em is not None and not self.online and tolerance is not None
-                and len(train) >= 2 and train[-1] - train[-2] <= tolerance * abs(train[-1]))
+        return (self.em is not None and not self.online and tolerance is not None and
+                (self.fixed or len(train) >= 2 and
+                 train[-1] - train[-2] <= tolerance * abs(train[-1])))
 
     def _validate(self) -> None:
         if self.valid is None or self.valid.total == 0:
