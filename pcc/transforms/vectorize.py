@@ -300,7 +300,8 @@ def _split_classes(circuit: Circuit, graph: "_Graph", unit_class: np.ndarray,
     """Sum classes cut into the parts whose units read disjoint sets of classes, then product
     and input classes into the parts read by disjoint sets of classes (connected components
     of units and the classes they read, or are read by): a RAT-SPN's repetitions share scopes
-    and variables but no units, and merged together would be mostly zeros or gathers."""
+    and variables but no units, and merged together would be mostly zeros or gathers. Last,
+    sum classes into the parts of one support (below)."""
     kind = np.array([g.kind for g in circuit.groups])[first_group]
     labels = _components(unit_class, graph.s_par, unit_class[graph.s_child])
     unit_class = np.unique(np.where(kind == "sum", labels, unit_class * 2), return_inverse=True)[1]
@@ -310,7 +311,16 @@ def _split_classes(circuit: Circuit, graph: "_Graph", unit_class: np.ndarray,
         labels = _components(unit_class, child, parent)
         unit_class = np.unique(np.where(kind == cut, labels, unit_class * 2),
                                return_inverse=True)[1]
-    return unit_class
+    # a sum class that is neither full nor a mixing sum: its units cut by their support (the
+    # units each reads), so that those reading the same inputs can merge densely apart from the
+    # rest; the part of one support is full unless it holds zero weights
+    pos, size = _positions(unit_class, int(unit_class.max()) + 1)
+    cut = (kind == "sum") & ~_mixing(graph, unit_class, pos, size)[unit_class]
+    support = np.zeros(len(unit_class), dtype=np.uint64)
+    np.add.at(support, graph.s_par,  # a sum of hashes: the same for the same set (wrapping)
+              (graph.s_child.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
+    pair = np.stack([unit_class, np.where(cut, support.view(np.int64), 0)], axis=1)
+    return np.unique(pair, axis=0, return_inverse=True)[1].ravel()
 
 
 def _components(unit_class: np.ndarray, units: np.ndarray, classes: np.ndarray) -> np.ndarray:
