@@ -14,14 +14,17 @@ row-major pairs of two classes' units), or, where the units read are not that gr
 order, a *gather*: a dense sum with one weight 1 per row (exact: a sum of one term). The values
 of the root are unchanged, exactly.
 
-By cost (the default): a sum class is first split into the parts that read disjoint classes
-(a RAT-SPN's repetitions); a sum class merges where its merged form (a matmul when every weight
-is positive, else a kernel sum over every cell, zeros included) is predicted faster than its
-sparse edges for both a forward pass and forward+backward; a product class where it needs no
-gather; an input class where it does. A class read in part by a class that stays sparse stays
-sparse too (the sparse reader would multiply the merged class's zeros), until nothing changes.
-The rest keep their groups as they are. Last, the whole result is priced against the input
-(`cost.predict`) and the input is returned unchanged unless the result is predicted faster.
+By cost (the default): classes are first cut into the parts that read (sums) or are read by
+(products, inputs) disjoint classes (a RAT-SPN's repetitions), and a sum class that is neither
+full nor a mixing sum into the parts of one support (a dense part apart from a sparse rest).
+A sum class merges where its merged form (a matmul when every weight is positive, an einsum
+where it reads kronecker pairs only, a mixing sum, else a kernel sum over every cell, zeros
+included) is predicted to beat its sparse edges (`_pays`: neither a forward pass nor
+forward+backward slower than 0.9x); a product class where it needs no gather; an input class
+where its readers merge. A class read in part by a group that stays sparse stays sparse too (the
+sparse reader would multiply the merged class's zeros), until nothing changes; the rest keep
+their groups as they are. Last, the whole result is priced against the input (`cost.predict`)
+and the input is returned unchanged unless the result pays (both together 1.05x faster).
 `always=True` (`vectorize:always`) merges every class, with `max_units` capping the units of a
 merged group (classes cut into consecutive chunks: a cap trades groups for fill).
 """
