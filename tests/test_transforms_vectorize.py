@@ -4,6 +4,8 @@ EiNets back to their K-unit groups, the decisions on the shipped circuits (golde
 checked-in default constants), and the compiled vectorized shipped circuits equal to the
 unvectorized ones to 1e-9 in float64."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -67,7 +69,7 @@ def test_vectorize_report():
     # by cost: the merged form is the same work to the native engine (one kernel sum of
     # two inputs), so the circuit is kept as it is
     same, report = Vectorize()(circuit)
-    assert same is circuit and report.kept
+    assert same is circuit and report.unchanged
     assert report.text() == ("vectorize: kept sparse, 3 of 3 classes predicted to pay; "
                              "predicted on native (1000 rows): forward 0.00752 -> 0.00752 ms, "
                              "forward+backward 0.222 -> 0.222 ms")
@@ -137,7 +139,7 @@ def test_round_trip_recovers_einet(name):
         x[rng.random(x.shape) < 0.2] = np.nan
         assert_same_values(einet, wide, x)
         if recovered:
-            assert len(wide) == len(einet) and not report.kept
+            assert len(wide) == len(einet) and not report.unchanged
             # the engine sees the EiNet again: the same blocks, block for block
             assert [_block(b) for b in layer(wide).blocks] == \
                 [_block(b) for b in layer(einet).blocks]
@@ -146,7 +148,7 @@ def test_round_trip_recovers_einet(name):
             assert sum(g.kind == "product" and g.mode == "kronecker" for g in wide) == \
                 sum(g.kind == "product" and g.mode == "kronecker" for g in einet)
         else:
-            assert wide is scalar and report.kept
+            assert wide is scalar and report.unchanged
 
 
 # the cost model's decisions on the shipped circuits with the default constants (golden):
@@ -167,7 +169,7 @@ def test_vectorize_shipped_decisions(shared_data, name):
 
     circuit = load_circuit(shared_data / "circuits" / name)
     wide, (report,) = apply_passes(circuit, ["vectorize"])
-    assert (report.kept, report.merged, report.classes) == DECISIONS[name]
+    assert (report.unchanged, report.merged, report.classes) == DECISIONS[name]
     assert wide is circuit
 
 
@@ -211,3 +213,20 @@ def test_round_trip_through_jpc(tmp_path, name):
     x = rng.integers(0, 2, (10, einet.num_vars)).astype(float)
     x[rng.random(x.shape) < 0.2] = np.nan
     assert_same_values(einet, wide, x)
+
+
+def test_cli_report(tmp_path, capsys):
+    """pcc transform prints the pass's line (and its JSON) by cost and always."""
+    from pcc.cli.main import main
+    from pcc.io import save_circuit
+
+    save_circuit(_two_products(), tmp_path / "c.pcc")
+    args = ["transform", str(tmp_path / "c.pcc"), "-o", str(tmp_path / "v.pcc"), "--passes"]
+    assert main(args + ["vectorize"]) == 0
+    assert capsys.readouterr().out.startswith("vectorize: kept sparse, 3 of 3 classes")
+    assert main(args + ["vectorize:always", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["passes"][0]
+    assert (report["pass"], report["groups_after"], report["unchanged"]) == ("vectorize", 4, False)
+    assert main(args + ["vectorize:bad"]) == 2
+    assert capsys.readouterr().err == ("pcc transform: error: vectorize: unknown option 'bad'; "
+                                       "known: always, measured, native, torch\n")

@@ -221,7 +221,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for r in result["shipped"]:
         # kept: the two columns time one circuit compiled twice (the machine's noise)
-        decision = "kept (same circuit)" if r["report"]["kept"] else "merged"
+        decision = "kept (same circuit)" if r["report"]["unchanged"] else "merged"
         print(f"| {r['circuit']} | {r['groups']:,} -> {r['groups_vectorized']:,} | {decision} | "
               + " | ".join(ratio(r["sparse"], r["vectorized"], k) for k in KINDS) + " |")
     print("\n| EiNet | groups: EiNet / scalarized / vectorized | plan | forward ms | fwd+bwd ms "

@@ -65,7 +65,9 @@ class VectorizeReport(PassReport):
     # predicted ms per call of 1000 rows: (forward, forward+backward) of the input and the output
     before_ms: tuple[float, float] = (0.0, 0.0)
     after_ms: tuple[float, float] = (0.0, 0.0)
-    kept: bool = False     # the input came back unchanged (nothing predicted to pay)
+    # the input came back as it is (nothing predicted to pay); not `kept`, which the CLI reads
+    # as the variables a pass kept
+    unchanged: bool = False
 
     name: ClassVar[str] = "vectorize"
 
@@ -78,7 +80,7 @@ class VectorizeReport(PassReport):
         (f0, t0), (f1, t1) = self.before_ms, self.after_ms
         effect = (f"predicted on {self.engine} (1000 rows): forward {f0:.3g} -> {f1:.3g} ms, "
                   f"forward+backward {t0:.3g} -> {t1:.3g} ms")
-        if self.kept:
+        if self.unchanged:
             return (f"vectorize: kept sparse, {self.merged} of {self.classes} classes predicted "
                     f"to pay; {effect}")
         return f"{line}; {self.merged} of {self.classes} classes merged by cost, {effect}"
@@ -166,7 +168,7 @@ def _kept(circuit: Circuit, off: np.ndarray, constants: Constants, before: Predi
     n, u = len(circuit), int(off[-1])
     return VectorizeReport(n, n, u, u, 0, 1.0, True, constants.engine, counts[0], counts[1],
                            (before.forward_ms, before.train_ms),
-                           (after.forward_ms, after.train_ms), kept=True)
+                           (after.forward_ms, after.train_ms), unchanged=True)
 
 
 def _build(circuit: Circuit, graph: "_Graph", unit_class: np.ndarray, first_group: np.ndarray,
