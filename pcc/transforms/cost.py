@@ -62,9 +62,10 @@ class Constants:
 
 
 # `calibrate("native")` / `calibrate("torch")` on the development machine (2 cores, load 4-6,
-# OMP_NUM_THREADS=1), rounded middles of three runs; the runs disagreed by up to 3x (slot
-# 0.65-1.9 ns forward). The einsum pass's `dense_block` in training came out 0 to 2.6 ms and is
-# set to 0.4 ms: RAT/PD/HCLT EiNets of K = 2 measured 2-3x their prediction without it.
+# OMP_NUM_THREADS=1), read off two to three runs each and rounded, by judgment where they
+# disagreed (up to 3x: slot 0.65-1.9 ns forward); torch from one run. The einsum pass's
+# `dense_block` in training came out 0 to 2.6 ms and is set to 0.4 ms: RAT/PD/HCLT EiNets of
+# K = 2 measured 2-3x their prediction without it.
 DEFAULTS = {
     "native": Constants(
         "native",
