@@ -4,8 +4,6 @@ per level, with the same results, in time linear in the circuit's size."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -44,16 +42,19 @@ def test_a_deep_chain_takes_the_one_pass_and_keeps_its_scopes() -> None:
     assert circuit.scope(len(circuit) - 1) == (0,)
 
 
-def test_checking_a_chain_40000_sums_deep_costs_microseconds_per_group() -> None:
+def test_checking_a_chain_40000_sums_deep_takes_the_one_pass(monkeypatch) -> None:
     """check took 4.1 s of CPU on a 10^5 chain (a round of numpy calls per level in depths and
-    scope_bits, ~40 us a level); the one pass takes ~6 us a group. 40,000 sums here."""
+    scope_bits, ~40 us a level); the one pass takes ~6 us a group (measured, not asserted
+    here: timings belong to benchmarks). 40,000 sums: the one pass must be what runs."""
     from pcc.analysis import check
     from pcc.frontends.libra_ac import load_libra_ac
 
     circuit = load_libra_ac("chain.ac", text=_chain_ac(40_000))
     circuit = type(circuit)(circuit.groups, circuit.domains)  # nothing cached yet
-    start = time.process_time()
+    calls = []
+    one_pass = table_module._scope_bits_in_order
+    monkeypatch.setattr(table_module, "_scope_bits_in_order",
+                        lambda *args: calls.append(1) or one_pass(*args))
     report = check(circuit)
-    spent = time.process_time() - start
     assert report.smooth and report.decomposable
-    assert spent < 40_000 * 20e-6, f"check took {spent:.2f} s of CPU"
+    assert calls, "the per-level rounds ran on a 40,000-deep chain"
