@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pcc.backends.torch import CompiledCircuit
 
 BACKENDS = ("torch", "reference")
-ENGINES = ("auto", "native", "torch")  # pcc.backends.torch.module.ENGINES (not imported: torch)
+ENGINES = ("auto", "native", "torch")  # pcc.backends.engine.ENGINES (that imports torch)
 DTYPES = ("float64", "float32")
 # The activation buffer of one pass, as much as the reference's chunk. plants.psdd (109k
 # columns) at 10,000 rows in float64: 306 rows per pass, +172 MB peak over the loaded circuit
@@ -75,7 +75,7 @@ class Backend:
         BackendError where the one asked for cannot run."""
         import torch
 
-        from pcc.backends.torch.module import EngineError, resolve_engine
+        from pcc.backends.engine import EngineError, resolve_engine
 
         try:
             return resolve_engine(self.engine, torch.device(self.device))

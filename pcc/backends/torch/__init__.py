@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from pcc.backends.torch.module import (DEFAULT_BUFFER_BYTES, ENGINES, CompiledCircuit, Engine,
-                                      EngineError)
+from pcc.backends.engine import ENGINES, Engine, EngineError
+from pcc.backends.torch.module import DEFAULT_BUFFER_BYTES, CompiledCircuit
 from pcc.ir import Circuit, InvalidCircuitError
 from pcc.layering import DEFAULT_PADDING, LayeredCircuit, layer
 

@@ -27,46 +27,17 @@ from pcc.backends.native.flows import FlowProgram, NativeEvaluate
 from pcc.backends.native.fused import FusedPass, max_product
 from pcc.backends.torch.leaf_rows import LeafRows
 from pcc.backends.torch.modes import LeafParams, leaf_params
+from pcc.backends.engine import Engine, resolve_engine
 from pcc.backends.native.library import SumKernel, kernel
 from pcc.backends.torch.params import LogTable
 from pcc.backends.native.tiled import TiledPass
 from pcc.ir import Circuit, Input, Sum
-from pcc.ir.errors import PccError
 from pcc.layering import LayeredCircuit
 
 DEFAULT_BUFFER_BYTES = 1 << 30
 OPS = {"product": ProductOp, "sum": SumOp, "dense": DenseOp, "kron": KronOp}
 Semiring = Literal["sum-product", "max-product"]
 SEMIRINGS = ("sum-product", "max-product")
-Engine = Literal["auto", "native", "torch"]
-ENGINES = ("auto", "native", "torch")
-
-
-class EngineError(PccError, RuntimeError):
-    """The engine asked for cannot run here (no C compiler for native, a model off the CPU)."""
-
-
-def resolve_engine(requested: str, device: torch.device) -> Literal["native", "torch"]:
-    """The engine that `requested` ("auto", "native", "torch") runs on `device`: "auto" is
-    native on the CPU where the library builds, else torch. `EngineError` for native off the
-    CPU or without a C compiler."""
-    if requested not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {requested!r}")
-    if requested == "torch":
-        return "torch"
-    on_cpu = device.type == "cpu"
-    if requested == "native":
-        if not on_cpu:
-            raise EngineError(f"the native engine runs on the CPU, and this model is on "
-                              f"{device}: move it with .cpu(), or use engine='torch' (or "
-                              "'auto')")
-        if kernel() is None:
-            raise EngineError("the native engine needs a C compiler (cc, or $CC) on Linux to "
-                              "build its library; use engine='torch' or 'auto'")
-        return "native"
-    return "native" if on_cpu and kernel() is not None else "torch"
-
-
 @dataclass(frozen=True)
 class Pass:
     """What one forward pass (`CompiledCircuit.run`) gives back."""
