@@ -31,7 +31,7 @@ def einet(name: str):  # type: ignore[no-untyped-def]
     from pcc.regions import build_circuit, poon_domingos, random_binary_trees
 
     graph = random_binary_trees(64, depth=4, repetitions=10, seed=0) if name == "rat" else \
-        poon_domingos(8, 8, [4])
+        poon_domingos((8, 8), [4])
     rows = (np.random.default_rng(0).random((10000, 64)) < 0.3).astype(np.float64)
     return build_circuit(graph, units=10, seed=0), rows
 
