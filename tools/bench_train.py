@@ -29,6 +29,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from pcc.ir import Circuit
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PCC_SHARED_DATA") or ROOT.parent / "shared" / "data")
 sys.path.insert(0, str(ROOT / "tools"))
@@ -107,7 +109,7 @@ def batch_of(rows: np.ndarray, batch: int) -> np.ndarray:
     return rows[np.arange(batch) % len(rows)]
 
 
-def measure(circuit, rows: np.ndarray, engine: str, dtype: torch.dtype,  # type: ignore[no-untyped-def]
+def measure(circuit: Circuit, rows: np.ndarray, engine: str, dtype: torch.dtype,
             batch: int, repeats: int) -> dict:
     from pcc.backends.torch import compile
     from pcc.learn.em import EM
@@ -138,7 +140,7 @@ def measure(circuit, rows: np.ndarray, engine: str, dtype: torch.dtype,  # type:
     return out
 
 
-def epoch(circuit, rows: np.ndarray, engine: str, chunk: int) -> dict:  # type: ignore[no-untyped-def]
+def epoch(circuit: Circuit, rows: np.ndarray, engine: str, chunk: int) -> dict:
     """One full-batch EM epoch over `rows` against evaluating them (float32)."""
     from pcc.backends.torch import compile
     from pcc.learn.em import EM

@@ -6,12 +6,14 @@ is 1) and every sum weight's, summed over the batch: a kernel sum passes each in
 its row (exp(log w + input - row)) times the row's gradient to the input's parts, a product row
 passes its gradient to its parts. The program is the forward's (`FusedPass` steps, products
 fused into the sums that read them), so a product only sums read is never stored, and its
-gradient never either. Kernel sums and product rows run in C (`flow_program`), runs of them in
-one call; the other blocks (einsums, dense sums) use their torch modules' backward in between.
+gradient never either. Where every step is native (kernel sums, product rows) the whole
+program runs in C a tile of examples at a time, values and flows in cache (`flow_tiles`);
+otherwise runs of native steps are one C call each (`flow_program`) over a whole-batch buffer,
+and the other blocks (einsums, dense sums) use their torch modules' backward in between.
 
 `NativeEvaluate` wraps forward and backward as one autograd function, so `loss.backward()`
-(Adam) and EM's `autograd.grad` (its expected counts are the log-weights' gradients) both run
-on it.
+(Adam) runs on it; EM's E-step takes the flows without autograd (`CompiledCircuit.flows`: its
+expected counts are the log-weights' flows).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ KINDS = interface().kinds
 Step = step_type()
 
 
-TILE_BYTES = 1 << 22   # a tile's values and flows together (kdd-6k.psdd: 1 MB tiles of 16 examples ran
-#                        1.5x slower than 4 MB tiles of 96, 8 MB as fast)
+# a tile's values and flows together (kdd-6k.psdd: 1 MB tiles of 16 examples ran 1.5x slower
+# than 4 MB tiles of 96, 8 MB as fast)
+TILE_BYTES = 1 << 22
 MIN_TILE, MAX_TILE = 16, 512
 
 
@@ -43,8 +46,8 @@ class FlowProgram:
     """The backward of a `FusedPass`'s steps: `segments` in forward order, each a run of steps
     the C side differentiates (kernel sums, product rows) or one step run by its torch op.
     `tiled`: every step is native, and forward and backward run a tile of examples at a time
-    from the leaf rows (`flow_tiles`): no buffer for the whole batch is kept, and the backward
-    computes each tile's values again (a forward costs a fraction of the flows)."""
+    from the leaf rows (`flow_tiles`): no buffer for the whole batch is kept (a backward that
+    cannot reuse the forward's flows computes each tile's values again)."""
 
     def __init__(self, fused: FusedPass, kernel: SumKernel, program: Program):
         self.fused, self.kernel, self.program = fused, kernel, program
@@ -147,7 +150,9 @@ class FlowProgram:
             total = torch.stack(shares).sum(0) if len(shares) > 1 else shares[0]
             for (_, position, shape), offset in zip(self.sums, self.offsets):
                 size = shape[0] * shape[1]
-                grad_ws[position].add_(total[offset:offset + size].view(shape))  # type: ignore[union-attr]
+                made_ws = grad_ws[position]
+                assert made_ws is not None  # every sum's is made before the parts run
+                made_ws.add_(total[offset:offset + size].view(shape))
         del keep
         return root, grad_leaves, grad_ws
 

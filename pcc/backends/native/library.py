@@ -1,4 +1,5 @@
-"""The native engine's library (`sum_kernel.c`, `leaf_kernel.c`, `tile_kernel.c`), built on first use.
+"""The native engine's library (`sum_kernel.c`, `leaf_kernel.c`, `tile_kernel.c`), built on
+first use.
 
 Eager torch runs a sparse sum as a gather, an add, a max, exps, a sum and a log, each one pass
 over memory; the kernel does them in one vectorized pass over the input rows (and adds fused

@@ -25,12 +25,13 @@ enum StepKind { SUM = 0, PRODUCT = 1, GAUSSIAN = 2, UNIT_BINS = 3, SEARCH_BINS =
 /* One step of a program over a (columns, batch or tile) buffer. Every kind: `rows` outputs
  * from column `start`. SUM: `index` (rows, fan_in, parts) columns whose parts add up to each
  * input, `values` the log-weights (rows, fan_in), `grads` (backward only) their gradient,
- * summed over the batch in double and added there. PRODUCT: `index` (rows, parts), written to `columns` (or NULL:
- * start + r); a part -1 - j reads leaf j of `leaves` ((step, row) pairs) in place. GAUSSIAN:
- * `var`, `a` mean, `b` 1 / std, `c` offset. UNIT_BINS: `values` log densities (rows, width),
- * `width`, `bins`, `a` first break. SEARCH_BINS: the same with `a` the breaks (rows,
- * width + 1). LOOKUP: `values` (rows, width) per code, `var`. ROWS: `values` (rows, batch)
- * computed beforehand. Leaf steps may have `columns` (each row's column, -1: not stored). */
+ * summed over the batch in double and added there. PRODUCT: `index` (rows, parts), written to
+ * `columns` (or NULL: start + r); a part -1 - j reads leaf j of `leaves` ((step, row) pairs)
+ * in place. GAUSSIAN: `var`, `a` mean, `b` 1 / std, `c` offset. UNIT_BINS: `values` log
+ * densities (rows, width), `width`, `bins`, `a` first break. SEARCH_BINS: the same with `a`
+ * the breaks (rows, width + 1). LOOKUP: `values` (rows, width) per code, `var`. ROWS:
+ * `values` (rows, batch) computed beforehand. Leaf steps may have `columns` (each row's
+ * column, -1: not stored). */
 typedef struct {
     int64_t kind;
     int64_t rows;
@@ -105,10 +106,10 @@ PCC_EXPORT(int64_t, run_program, (const Step *steps, int64_t num_steps, const do
 PCC_EXPORT(void, flow_program, (const Step *steps, int64_t num_steps, const T *buf, T *grad,
                                 int64_t batch))
 /* tile_kernel.c: a program of SUM and PRODUCT steps from its leaf rows (num_leaves, batch),
- * examples begin..end, a tile at a time in `work` (2 x columns x tile values): the root's values into out_root (batch,
- * root_units) unless it is NULL; with grad_root (batch, root_units), the backward in the same
- * tile loop: the leaf rows' gradient into grad_leaves, the weights' added into each SUM step's
- * `grads` */
+ * examples begin..end, a tile at a time in `work` (2 x columns x tile values): the root's
+ * values into out_root (batch, root_units) unless it is NULL; with grad_root (batch,
+ * root_units), the backward in the same tile loop: the leaf rows' gradient into grad_leaves,
+ * the weights' added into each SUM step's `grads` */
 PCC_EXPORT(void, flow_tiles, (const Step *steps, int64_t num_steps, const T *leaves,
                               int64_t num_leaves, int64_t batch, int64_t begin, int64_t end,
                               int64_t columns, int64_t tile, void *work, int64_t root_start,
