@@ -1,4 +1,4 @@
-/* The leaves of pcc's CPU forward pass (built with sum_kernel.c into one library, native.py).
+/* The leaves of pcc's CPU forward pass (built with sum_kernel.c into one library, library.py).
  *
  * Each function fills `rows` rows of a (rows, batch) output, row r reading variable var[r] of
  * the (vars, batch) float64 data `xt`: one pass per row, written straight into the activation

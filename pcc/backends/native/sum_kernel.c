@@ -1,4 +1,5 @@
-/* The fused sparse sum for pcc's CPU forward pass (built and loaded by native.py).
+/* The fused sparse sum of pcc's native engine, forward and backward (flows), built and loaded
+ * by library.py; the prototypes are in pcc_native.h.
  *
  * out[r, b] = log sum_f exp(logw[r, f] + sum_p buf[idx[r, f, p], b])
  *
