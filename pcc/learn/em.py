@@ -87,7 +87,9 @@ class EM:
         out: tuple[torch.Tensor, ...] = ()
         for start in range(0, len(var), step):
             units = slice(start, start + step)
-            values, r = x_nan[:, var[units]], resp[units].t()
+            # r made contiguous once: the statistics' several passes over a transposed view
+            # read it a column at a time (1,320 Gaussian leaves at 10,000 rows: 436 -> 360 ms)
+            values, r = x_nan[:, var[units]], resp[units].t().contiguous()
             sliced = {name: p[units] if p.dim() else p for name, p in params.items()}
             part = sufficient_statistics(family, sliced, values, r) + (observed_mass(values, r),)
             if not out:
