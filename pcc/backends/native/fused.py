@@ -5,8 +5,10 @@ sums. Here every product column is also known by its *parts*: the columns that a
 value (a product of products flattened, up to `MAX_PARTS`). A kernel sum reads its inputs'
 parts and adds them on the fly, so a product row is computed only when something else reads it
 as a column (a product too wide to flatten, an einsum, a sum too wide for the kernel, the
-root): in plants.psdd 28% of the product rows, in the MNIST circuit 0.1%, in msweb none. Used
-without autograd only (the backward pass reads every unit's value from the buffer).
+root): in plants.psdd 28% of the product rows, in the MNIST circuit 0.1%, in msweb none. The
+native engine's forward (here, or tiled: `tiled.py`) and its backward (`flows.py`, whose flows
+pass straight to the parts) both run these steps; max-product (`max_product`) writes every
+column instead, since MPE's backtrack reads them all.
 """
 
 from __future__ import annotations
