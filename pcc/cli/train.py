@@ -227,7 +227,7 @@ def _mle(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None, pr
 
     from pcc.ir.errors import FormatError
     from pcc.learn import History, mean_log_likelihood
-    from pcc.learn.mle import NotDeterministicError, mle
+    from pcc.learn.mle import IncompleteDataError, NotDeterministicError, mle
     from pcc.learn.progress import Progress
 
     began = time.perf_counter()
@@ -235,14 +235,15 @@ def _mle(model: torch.nn.Module, train: np.ndarray, valid: np.ndarray | None, pr
     start = copy.deepcopy(model.state_dict())
     history.start_seconds = time.perf_counter() - began
     path, lines = source
-    holes = np.argwhere(np.isnan(train))
-    if len(holes) and lines is not None:
-        row, column = (int(v) for v in holes[0])
-        raise FormatError(f"column {column} (x{column}) is missing: the closed-form MLE needs "
-                          f"complete data ({len(holes)} missing values); train with EM instead "
-                          "(--em --batch-size 0)", path, int(lines[row]))
     try:
         start_ll = mle(model, train, prior=prior)
+    except IncompleteDataError as error:  # named by its file line where the rows keep theirs
+        if lines is None:
+            raise
+        raise FormatError(f"column {error.column} (x{error.column}) is missing: the "
+                          f"closed-form MLE needs complete data ({error.count} missing values); "
+                          "train with EM instead (--em --batch-size 0)", path,
+                          int(lines[error.row])) from None
     except NotDeterministicError as error:
         if lines is None:
             raise
@@ -278,8 +279,6 @@ def _write_history(history: History, out: str) -> None:
 
 def _device(name: str, error: type[Exception]) -> str:
     """--device: cpu, cuda or cuda:N, checked before any work."""
-    import re
-
     if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
         raise error(f"--device: expected cpu, cuda or cuda:N, got {name!r}")
     if name == "cpu":

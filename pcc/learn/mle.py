@@ -39,6 +39,18 @@ MLE_PRIOR = 0.5
 GAP_PER_ROW, GAP_RELATIVE = 1e-4, 1e-5
 
 
+class IncompleteDataError(DataError):
+    """The MLE's closed form needs complete data: `row` and `column` (0-based) locate the first
+    missing value, `count` is how many there are (for callers that name the row by its file
+    and line)."""
+
+    def __init__(self, row: int, column: int, count: int):
+        self.row, self.column, self.count = row, column, count
+        super().__init__(f"the closed-form MLE needs complete data: row {row}, column {column} "
+                         f"is missing ({count} missing values); train with EM instead (--em "
+                         "--batch-size 0)")
+
+
 class NotDeterministicError(PccError):
     """The MLE's closed form needs a circuit that is deterministic on the data; `row` is the
     first row (0-based, of the data given) that mixes two children of a sum, `detail` the
@@ -73,10 +85,7 @@ def mle(model: torch.nn.Module, data: np.ndarray, prior: float = MLE_PRIOR,
     if check:
         holes = np.argwhere(np.isnan(x))
         if len(holes):
-            row, column = (int(v) for v in holes[0])
-            raise DataError(f"the closed-form MLE needs complete data: row {row}, column "
-                            f"{column} is missing ({len(holes)} missing values); train with "
-                            "EM instead (--em --batch-size 0)")
+            raise IncompleteDataError(int(holes[0][0]), int(holes[0][1]), len(holes))
     em = EM(model, prior=prior)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
