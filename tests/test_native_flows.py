@@ -13,7 +13,7 @@ from pcc.backends.torch import EngineError, compile
 from pcc.learn.em import EM
 from tests.strategies import circuits, data_for
 from tests.test_torch_fused import sparse_circuits
-from tests.torch_helpers import assert_logs_close
+from tests.torch_helpers import CPU_ENGINES, assert_logs_close
 
 needs_kernel = pytest.mark.skipif(kernel() is None, reason="no C compiler: no native engine")
 
@@ -145,7 +145,7 @@ def test_the_cli_names_the_engine_and_takes_one(capsys, tmp_path):
     assert "invalid choice: 'fast'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("engine", ["torch", "native"] if kernel() is not None else ["torch"])
+@pytest.mark.parametrize("engine", CPU_ENGINES)
 def test_two_threads_may_call_one_model(engine):
     """No state shared between calls: each thread's results equal the one-thread ones."""
     from concurrent.futures import ThreadPoolExecutor
@@ -205,7 +205,7 @@ def test_flows_split_over_threads_give_the_one_thread_flows(dtype):
             assert torch.allclose(2 * a, c, rtol=rtol, atol=1e-9)
 
 
-@pytest.mark.parametrize("engine", ["torch", "native"] if kernel() is not None else ["torch"])
+@pytest.mark.parametrize("engine", CPU_ENGINES)
 def test_a_pass_after_training_steps_reads_the_new_parameters(engine):
     """An autograd pass drops the no-grad caches; the next state must not reuse a number an
     older binding of the native program holds."""

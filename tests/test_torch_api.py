@@ -8,12 +8,11 @@ from hypothesis import strategies as st
 
 from pcc.backends.reference import log_likelihood
 from pcc.backends.reference.queries import mpe as reference_mpe
-from pcc.backends.native.library import kernel
 from pcc.backends.torch import compile
 from pcc.ir import BINARY, REAL, CircuitBuilder, DataError, InvalidCircuitError, categorical
 from pcc.layering import NEG_INF_COLUMN
 from tests.strategies import DISCRETE_DOMAINS, all_assignments, circuits, data_for
-from tests.torch_helpers import assert_logs_close, kron_circuits
+from tests.torch_helpers import CPU_ENGINES, assert_logs_close, kron_circuits
 
 
 @settings(max_examples=20)
@@ -175,7 +174,7 @@ def _paths(model, x):
             "tapped": tapped.root.detach()}
 
 
-@pytest.mark.parametrize("engine", ["torch", "native"] if kernel() is not None else ["torch"])
+@pytest.mark.parametrize("engine", CPU_ENGINES)
 @settings(max_examples=25)
 @given(st.data())
 def test_every_path_of_the_forward_entry_gives_the_reference(engine, data):
@@ -186,7 +185,7 @@ def test_every_path_of_the_forward_entry_gives_the_reference(engine, data):
         assert_logs_close(got[:, 0], want, 1e-9), name
 
 
-@pytest.mark.parametrize("engine", ["torch", "native"] if kernel() is not None else ["torch"])
+@pytest.mark.parametrize("engine", CPU_ENGINES)
 @settings(max_examples=25)
 @given(st.data())
 def test_the_max_product_pass_gives_the_reference_mpe_values(engine, data):

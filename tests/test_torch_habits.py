@@ -8,15 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from pcc.backends.native.library import kernel
 from pcc.backends.reference import log_likelihood
 from pcc.backends.torch import compile
 from pcc.backends.torch.mpe import mpe
 from pcc.backends.torch.sample import sample
 from pcc.regions import build_circuit, random_binary_trees
-from tests.torch_helpers import assert_logs_close
+from tests.torch_helpers import CPU_ENGINES, assert_logs_close
 
-ENGINES = ["torch", "native"] if kernel() is not None else ["torch"]
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -24,7 +22,7 @@ def _circuit():
     return build_circuit(random_binary_trees(6, depth=2, repetitions=2, seed=0), units=3)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", CPU_ENGINES)
 @pytest.mark.parametrize("convert", [lambda m: m.double(), lambda m: m.to(torch.float64)])
 def test_a_model_converted_to_float64_computes_in_it(engine, convert):
     circuit = _circuit()
@@ -50,7 +48,7 @@ def test_a_dtype_pcc_does_not_compute_in_is_one_clear_error():
         compile(_circuit()).half()
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", CPU_ENGINES)
 def test_states_and_samples_follow_the_data_dtype(engine):
     model = compile(_circuit(), dtype=torch.float32, engine=engine)
     rows = torch.tensor([[0.0, float("nan"), 1.0, 0.0, float("nan"), 1.0]])

@@ -16,6 +16,8 @@ TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 # (device, engine) pairs to run a test on: the torch engine everywhere, the native engine on
 # the CPU where a C compiler built it
+# the engines a CPU test runs on: torch, and native where a C compiler built it
+CPU_ENGINES = ["torch", *(["native"] if kernel() is not None else [])]
 ENGINE_DEVICES = [("cpu", "torch"), *([("cpu", "native")] if kernel() is not None else []),
                   *([("cuda", "torch")] if torch.cuda.is_available() else [])]
 
